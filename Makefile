@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make site` then `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BASE_URL ?=
+
+.PHONY: site build test test-fast serve clean bench lint
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+site: $(STAMP)
+	$(PY) -m generator build $(if $(BASE_URL),--base-url $(BASE_URL))
+
+build: site
+
+serve: $(STAMP)
+	$(PY) -m generator serve
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m mypy generator
+
+clean:
+	rm -rf public .cache .pytest_cache

@@ -1,0 +1,129 @@
+"""From a bag of articles to the site's structure: scope, duplicates, order,
+months, years, neighbours. Pure functions; nothing here touches the disk."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from typing import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from generator.config import Scope
+from generator.models import Article
+
+
+@dataclass(frozen=True)
+class OutOfScope:
+    source_path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    source_path: str  # the file that was not published
+    duplicate_of: str  # the file whose article was kept
+    permalink_slug: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    articles: tuple[Article, ...]
+
+
+def local(dt: datetime, zone: ZoneInfo) -> datetime:
+    return dt.astimezone(zone)
+
+
+def in_scope(article: Article, scope: Scope, zone: ZoneInfo) -> str | None:
+    """None when the article belongs on the site, else why not."""
+    day = local(article.published, zone).date()
+    if not scope.start <= day <= scope.end:
+        return (f"published {day.isoformat()}, outside the site's scope "
+                f"{scope.start.isoformat()}–{scope.end.isoformat()}")
+    haystack = article.title + "\n" + article.text
+    if scope.keywords and not any(k in haystack for k in scope.keywords):
+        return "mentions none of the scope keywords (Russia, Ukraine, …)"
+    return None
+
+
+def split_scope(articles: Iterable[Article], scope: Scope,
+                zone: ZoneInfo) -> tuple[list[Article], list[OutOfScope]]:
+    kept: list[Article] = []
+    dropped: list[OutOfScope] = []
+    for article in articles:
+        reason = in_scope(article, scope, zone) if scope.enabled else None
+        if reason is None:
+            kept.append(article)
+        else:
+            dropped.append(OutOfScope(article.rel_path, reason))
+    return kept, dropped
+
+
+def _title_key(title: str) -> str:
+    return re.sub(r"[\s\W_]+", "", title).lower()
+
+
+def _preference(article: Article) -> tuple[int, int, int, str]:
+    """Lower sorts first: the copy to keep has an original URL, a date line
+    (no warnings), the longest text; the file path breaks ties reproducibly."""
+    return (0 if article.source_url else 1, len(article.warnings), -len(article.text),
+            article.rel_path)
+
+
+def deduplicate(articles: Sequence[Article], zone: ZoneInfo) -> tuple[list[Article],
+                                                                      list[Duplicate]]:
+    """One article per identity: same original URL, or same outlet + title + day."""
+    kept: dict[str, Article] = {}
+    by_alias: dict[tuple[str, str, str], str] = {}
+    duplicates: list[Duplicate] = []
+    for article in sorted(articles, key=_preference):
+        alias = (article.outlet.key, _title_key(article.title),
+                 local(article.published, zone).date().isoformat())
+        winner_uid = article.uid if article.uid in kept else by_alias.get(alias)
+        if winner_uid is not None:
+            winner = kept[winner_uid]
+            why = ("same original URL" if winner.uid == article.uid
+                   else "same outlet, title and day")
+            duplicates.append(Duplicate(article.rel_path, winner.rel_path, winner.slug, why))
+            continue
+        kept[article.uid] = article
+        by_alias[alias] = article.uid
+    duplicates.sort(key=lambda d: d.source_path)
+    return list(kept.values()), duplicates
+
+
+def chronological(articles: Iterable[Article]) -> list[Article]:
+    """Oldest first; ties broken by identity so the order never depends on input order."""
+    return sorted(articles, key=lambda a: (a.published, a.uid))
+
+
+def resolve_slug_collisions(articles: Sequence[Article]) -> list[Article]:
+    """Two identities with one slug (a hash prefix collision) get distinct slugs."""
+    from dataclasses import replace
+    seen: dict[str, int] = {}
+    out = []
+    for article in articles:
+        count = seen.get(article.slug, 0)
+        seen[article.slug] = count + 1
+        out.append(article if count == 0 else replace(article, slug=f"{article.slug}-{count + 1}"))
+    return out
+
+
+def by_month(articles: Sequence[Article], zone: ZoneInfo) -> list[Month]:
+    """Chronological articles grouped into calendar months of the site's zone."""
+    def key(a: Article) -> tuple[int, int]:
+        d = local(a.published, zone)
+        return d.year, d.month
+    return [Month(y, m, tuple(group)) for (y, m), group in groupby(articles, key=key)]
+
+
+def pages(items: Sequence[Article], size: int) -> list[tuple[Article, ...]]:
+    """Split a list into pages of `size`; an empty list still has one (empty) page."""
+    if not items:
+        return [()]
+    return [tuple(items[i: i + size]) for i in range(0, len(items), size)]

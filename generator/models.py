@@ -1,0 +1,118 @@
+"""The data that flows through the pipeline: frozen dataclasses, no behaviour.
+
+Each stage takes some of these and returns new ones; nothing is mutated in
+place, so stages can run in worker processes and results can be cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Mapping
+
+
+class Severity(str, Enum):
+    """How bad a problem is: errors keep a file off the site, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input file, phrased for the person who fixes it."""
+
+    source_path: str
+    severity: Severity
+    reason: str
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source_path": self.source_path,
+            "severity": self.severity.value,
+            "reason": self.reason,
+            "line": self.line,
+        }
+
+
+class ReadError(Exception):
+    """Raised by a reader or by normalisation when a file cannot be published."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An input file as found on disk: where it is and its exact bytes."""
+
+    rel_path: str  # POSIX path relative to the content folder
+    data: bytes
+    digest: str  # sha256 of data, hex
+
+
+@dataclass(frozen=True)
+class RawDoc:
+    """What a reader found in a file, before any interpretation.
+
+    Strings are as written in the file (HTML still untrusted); `line_of`
+    maps a field name to the 1-based line where it was found, so later
+    stages can point the user at the right place.
+    """
+
+    rel_path: str
+    format: str
+    title: str
+    body_html: str
+    source_url: str | None = None
+    front_matter: Mapping[str, Any] = field(default_factory=dict)
+    feed_date: str | None = None  # the item's own date line (publication time)
+    archived_ms: int | None = None  # the archiver's <!--epoch--> comment
+    lead_image: str | None = None
+    lead_caption: str | None = None
+    line_of: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outlet:
+    key: str  # ASCII, used in URLs: voa, aljazeera, rfi, other
+    name: str  # display name in Chinese
+
+
+@dataclass(frozen=True)
+class Article:
+    """A publishable article: every field decided, body HTML already safe."""
+
+    uid: str  # stable identity; permalink and dedup derive from it
+    slug: str
+    rel_path: str
+    format: str
+    title: str
+    source_url: str | None
+    outlet: Outlet
+    published: datetime  # aware, UTC
+    author: str | None
+    lead_image: str | None
+    lead_caption: str | None
+    body_html: str  # sanitised
+    text: str  # plain text of the body, for tagging, summary and search
+    summary: str
+    reading_minutes: int
+    declared_tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    """An authored page such as content/pages/about.md."""
+
+    slug: str
+    title: str
+    body_html: str
+    rel_path: str

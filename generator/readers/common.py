@@ -1,0 +1,107 @@
+"""Pieces every reader shares: front matter splitting and safe YAML."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from generator.models import ReadError
+
+_FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
+# YAML larger than this is not front matter someone wrote by hand.
+MAX_FRONT_MATTER_CHARS = 64_000
+
+
+class _NoAliasSafeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors/aliases: archivers never write them, and
+    nested aliases are the classic way to make a small file expand without bound."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases (*name) are not allowed in front matter",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    data: dict[str, Any]
+    body: str
+    body_line: int  # 1-based line where the body starts
+    first_line: int  # 1-based line of the opening fence
+    field_lines: dict[str, int]
+
+
+def split_front_matter(text: str) -> FrontMatter | None:
+    """Split a leading `---` YAML block (blank lines before it allowed, as Hexo
+    archivers write one) from the body. None when the text has no such block."""
+    stripped = text.lstrip("\n \t")
+    lead = text[: len(text) - len(stripped)]
+    if not stripped.startswith("---"):
+        return None
+    opening = _FENCE.match(stripped)
+    if opening is None:
+        return None
+    closing = _FENCE.search(stripped, opening.end())
+    first_line = lead.count("\n") + 1
+    if closing is None:
+        raise ReadError("front matter opened with '---' is never closed; add a line "
+                        "'---' after the last field", first_line)
+    yaml_text = stripped[opening.end(): closing.start()]
+    data, field_lines = parse_yaml(yaml_text, first_line)
+    rest = stripped[closing.end():]
+    body = rest.lstrip("\n")
+    body_line = text[: len(text) - len(body)].count("\n") + 1
+    return FrontMatter(data, body, body_line, first_line, field_lines)
+
+
+def parse_yaml(yaml_text: str, fence_line: int) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse front matter YAML safely; return the mapping and each key's line."""
+    if len(yaml_text) > MAX_FRONT_MATTER_CHARS:
+        raise ReadError(f"front matter is {len(yaml_text)} characters long; this is not a "
+                        "hand-written header — check the file", fence_line)
+    try:
+        node = yaml.compose(yaml_text, Loader=_NoAliasSafeLoader)
+        data = yaml.load(yaml_text, Loader=_NoAliasSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = fence_line + mark.line + 1 if mark is not None else fence_line
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ReadError(f"front matter is not valid YAML: {problem}; fix the YAML "
+                        "(quote titles that contain ':' or quotes)", line) from exc
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ReadError("front matter must be a mapping of 'key: value' lines",
+                        fence_line + 1)
+    lines = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            lines[str(key_node.value)] = fence_line + key_node.start_mark.line + 1
+    return {str(k): v for k, v in data.items()}, lines
+
+
+def text_field(data: dict[str, Any], key: str) -> str | None:
+    """A front matter value as stripped text, or None when absent or empty."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def list_field(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    """A front matter list (or single value) as a tuple of non-empty strings."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(str(item).strip() for item in items
+                 if item is not None and not isinstance(item, (list, dict)) and str(item).strip())

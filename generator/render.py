@@ -1,0 +1,240 @@
+"""Pages from the collected site: one Jinja environment, one context builder
+per page kind. Every builder returns (site path, text); nothing is written here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from generator import urls
+from generator.collect import Month, by_month, local, pages
+from generator.config import Config
+from generator.models import Article, Outlet, Page
+
+KIND_LABELS = {"person": "人物", "country": "国家和地区", "organisation": "组织机构",
+               "place": "地点", "topic": "议题"}
+WEEKDAYS = "一二三四五六日"
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    slug: str
+    name: str
+    en: str = ""
+    kind: str = "topic"
+
+
+@dataclass(frozen=True)
+class SiteModel:
+    """Everything the pages show, already ordered."""
+
+    articles: tuple[Article, ...]  # chronological
+    months: tuple[Month, ...]
+    tags: Mapping[str, TagInfo]
+    tag_articles: Mapping[str, tuple[Article, ...]]  # chronological per tag
+    outlet_articles: Mapping[str, tuple[Article, ...]]
+    outlets: Mapping[str, Outlet]
+    pages: tuple[Page, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pagination:
+    number: int
+    count: int
+    prev: str | None
+    next: str | None
+    last: str
+
+
+def build_site_model(articles: Sequence[Article], tags: Mapping[str, TagInfo],
+                     site_pages: Sequence[Page], config: Config) -> SiteModel:
+    """Group chronological articles by month, tag and outlet."""
+    tag_lists: dict[str, list[Article]] = defaultdict(list)
+    outlet_lists: dict[str, list[Article]] = defaultdict(list)
+    outlet_by_key: dict[str, Outlet] = {}
+    for article in articles:
+        for slug in article.tags:
+            tag_lists[slug].append(article)
+        outlet_lists[article.outlet.key].append(article)
+        outlet_by_key[article.outlet.key] = article.outlet
+    return SiteModel(
+        articles=tuple(articles),
+        months=tuple(by_month(articles, config.zone)),
+        tags=tags,
+        tag_articles={k: tuple(v) for k, v in sorted(tag_lists.items())},
+        outlet_articles={k: tuple(v) for k, v in sorted(outlet_lists.items())},
+        outlets=dict(sorted(outlet_by_key.items())),
+        pages=tuple(site_pages),
+    )
+
+
+class Renderer:
+    def __init__(self, config: Config, template_dir: Path, site: SiteModel) -> None:
+        self.config = config
+        self.site = site
+        self.link = urls.Urls(config.base_url)
+        self.env = Environment(
+            loader=FileSystemLoader(str(template_dir)),
+            autoescape=select_autoescape(["html", "xml"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.globals.update(self._helpers())
+
+    # -- helpers available to every template ---------------------------------
+    def _helpers(self) -> dict[str, Any]:
+        zone = self.config.zone
+        return {
+            "site": self.config,
+            "url": self.link.path,
+            "abs_url": self.link.absolute,
+            "article_path": urls.article,
+            "month_path": urls.month,
+            "year_path": urls.year,
+            "tag_path": urls.tag,
+            "outlet_path": urls.outlet,
+            "tag_name": lambda slug: self.site.tags[slug].name if slug in self.site.tags
+            else slug,
+            "iso": lambda dt: local(dt, zone).isoformat(),
+            "iso_utc": lambda dt: dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "day": lambda dt: _day(local(dt, zone)),
+            "short_day": lambda dt: f"{local(dt, zone).month}月{local(dt, zone).day}日",
+            "full_time": lambda dt: _full_time(local(dt, zone)),
+            "nav_pages": [{"title": p.title, "path": f"{p.slug}/"} for p in self.site.pages],
+        }
+
+    def _page(self, template: str, path: str, **context: Any) -> tuple[str, str]:
+        html = self.env.get_template(template).render(page_path=path, **context)
+        return urls.output_file(path), html
+
+    # -- page kinds ----------------------------------------------------------
+    def all_pages(self) -> Iterator[tuple[str, str]]:
+        """Every file of the site except static assets, in a stable order."""
+        yield from self.timeline_pages()
+        yield from self.article_pages()
+        yield from self.month_pages()
+        yield from self.year_pages()
+        yield self.archive_page()
+        yield from self.tag_pages()
+        yield from self.outlet_pages()
+        yield from self.authored_pages()
+        yield self.feed()
+        yield self._page("404.html", "404.html")
+        yield self.sitemap()
+        yield "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.link.absolute('sitemap.xml')}\n"
+        yield ".nojekyll", ""
+
+    def _paginated(self, template: str, first: str, items: Sequence[Article],
+                   **context: Any) -> Iterator[tuple[str, str]]:
+        chunks = pages(items, self.config.page_size)
+        last = urls.paginated(first, len(chunks))
+        for number, chunk in enumerate(chunks, start=1):
+            pagination = Pagination(
+                number, len(chunks),
+                urls.paginated(first, number - 1) if number > 1 else None,
+                urls.paginated(first, number + 1) if number < len(chunks) else None,
+                last)
+            yield self._page(template, urls.paginated(first, number), pagination=pagination,
+                             months=by_month(chunk, self.config.zone), total=len(items),
+                             latest_path=last, **context)
+
+    def timeline_pages(self) -> Iterator[tuple[str, str]]:
+        yield from self._paginated("timeline.html", "", self.site.articles)
+
+    def article_pages(self) -> Iterator[tuple[str, str]]:
+        articles = self.site.articles
+        for index, article in enumerate(articles):
+            yield self.article_page(article, articles[index - 1] if index else None,
+                                    articles[index + 1] if index + 1 < len(articles) else None)
+
+    def article_page(self, article: Article, prev: Article | None,
+                     next_: Article | None) -> tuple[str, str]:
+        when = local(article.published, self.config.zone)
+        return self._page("article.html", urls.article(article.slug), a=article, prev=prev,
+                          next=next_, local_year=when.year, local_month=when.month)
+
+    def month_pages(self) -> Iterator[tuple[str, str]]:
+        months = self.site.months
+        for index, month in enumerate(months):
+            yield self._page("month.html", urls.month(month.year, month.month), month=month,
+                             prev_month=months[index - 1] if index else None,
+                             next_month=months[index + 1] if index + 1 < len(months) else None)
+
+    def _years(self) -> list[dict[str, Any]]:
+        grouped: dict[int, list[Month]] = defaultdict(list)
+        for month in self.site.months:
+            grouped[month.year].append(month)
+        return [{"year": y, "months": ms, "total": sum(len(m.articles) for m in ms)}
+                for y, ms in sorted(grouped.items())]
+
+    def year_pages(self) -> Iterator[tuple[str, str]]:
+        years = self._years()
+        for index, entry in enumerate(years):
+            yield self._page("year.html", urls.year(entry["year"]), year=entry["year"],
+                             months=entry["months"], total=entry["total"],
+                             prev_year=years[index - 1]["year"] if index else None,
+                             next_year=years[index + 1]["year"] if index + 1 < len(years)
+                             else None)
+
+    def archive_page(self) -> tuple[str, str]:
+        return self._page("archive.html", "archive/", years=self._years())
+
+    def tag_pages(self) -> Iterator[tuple[str, str]]:
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for slug, items in self.site.tag_articles.items():
+            info = self.site.tags.get(slug, TagInfo(slug, slug))
+            groups[info.kind].append({"slug": slug, "name": info.name, "count": len(items)})
+            yield from self._paginated("tag.html", urls.tag(slug), items, tag=info)
+        ordered = [{"label": KIND_LABELS.get(kind, kind),
+                    "tags": sorted(groups[kind], key=lambda t: (-t["count"], t["slug"]))}
+                   for kind in KIND_LABELS if kind in groups]
+        yield self._page("tags.html", "tags/", groups=ordered)
+
+    def outlet_pages(self) -> Iterator[tuple[str, str]]:
+        listing = []
+        for key, items in self.site.outlet_articles.items():
+            outlet = self.site.outlets[key]
+            listing.append({"key": key, "name": outlet.name, "count": len(items)})
+            yield from self._paginated("outlet.html", urls.outlet(key), items, outlet=outlet)
+        yield self._page("outlets.html", "outlets/", outlets=listing)
+
+    def authored_pages(self) -> Iterator[tuple[str, str]]:
+        for page in self.site.pages:
+            yield self._page("page.html", f"{page.slug}/", page=page)
+
+    def feed(self) -> tuple[str, str]:
+        entries = list(reversed(self.site.articles[-self.config.feed_size:]))
+        updated = entries[0].published if entries else datetime(2022, 1, 1, tzinfo=timezone.utc)
+        return self._page("feed.xml", "feed.xml", entries=entries, feed_path="feed.xml",
+                          feed_page="", feed_title=self.config.title,
+                          updated=updated.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    def sitemap(self) -> tuple[str, str]:
+        entries = [{"path": "", "lastmod": None}]
+        entries += [{"path": urls.article(a.slug),
+                     "lastmod": a.published.strftime("%Y-%m-%d")} for a in self.site.articles]
+        entries += [{"path": urls.month(m.year, m.month), "lastmod": None}
+                    for m in self.site.months]
+        entries += [{"path": urls.tag(slug), "lastmod": None} for slug in self.site.tag_articles]
+        return self._page("sitemap.xml", "sitemap.xml", entries=entries)
+
+
+def _day(dt: datetime) -> str:
+    return f"{dt.year}年{dt.month}月{dt.day}日"
+
+
+def _full_time(dt: datetime) -> str:
+    offset = dt.utcoffset()
+    hours = int(offset.total_seconds() // 3600) if offset is not None else 0
+    minutes = int(abs(offset.total_seconds()) % 3600 // 60) if offset is not None else 0
+    zone = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
+    return f"{_day(dt)} 星期{WEEKDAYS[dt.weekday()]} {dt:%H:%M}（{zone}）"

@@ -1,0 +1,216 @@
+"""Allow-list cleaning of scraped HTML bodies.
+
+Scraped HTML is untrusted. nh3 (the Ammonia sanitizer) keeps only the tags,
+attributes and URL schemes listed here, drops scripts, styles, frames, forms
+and event handlers with their content, and adds rel="noopener noreferrer" to
+links. A small lxml pass then tidies what feeds leave behind: the archiver's
+RSS footer, the lead image repeated in the body, <br><br> used as paragraph
+breaks, and empty wrappers.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+import nh3
+from lxml import etree, html as lxml_html
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "del", "div", "em",
+    "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol",
+    "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "u", "ul",
+}
+# Removed together with everything inside them.
+DROPPED_WITH_CONTENT = {
+    "script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math",
+    "form", "textarea", "select", "button", "applet", "frameset", "frame", "noembed",
+    "title", "head", "video", "audio",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "abbr": {"title"},
+}
+IMAGE_ATTRIBUTES = {"loading": "lazy", "decoding": "async", "referrerpolicy": "no-referrer"}
+
+# The archiver's footer: "<br><hr><div>获取更多RSS：<br><a ...>...</a>...</div>".
+_FEED_FOOTER = re.compile(
+    r"(?:<br\s*/?>\s*)*<hr\s*/?>\s*<div>\s*获取更多RSS[：:][\s\S]*?</div>", re.IGNORECASE)
+_DIMENSION = re.compile(r"^\d{1,5}$")
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    # width="100%" is invalid HTML and fights the stylesheet: keep pixel sizes only.
+    if attribute in ("width", "height"):
+        return value if _DIMENSION.match(value) else None
+    return value
+
+
+_CLEANER = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    clean_content_tags=DROPPED_WITH_CONTENT,
+    attributes=ALLOWED_ATTRIBUTES,
+    attribute_filter=_attribute_filter,
+    url_schemes={"http", "https", "mailto"},
+    url_relative="deny",
+    link_rel="noopener noreferrer",
+    set_tag_attribute_values={"img": IMAGE_ATTRIBUTES},
+    strip_comments=True,
+)
+
+
+def strip_feed_footer(body: str) -> str:
+    """Remove the archiver's 'more RSS' footer (it advertises mirrors, not news)."""
+    return _FEED_FOOTER.sub("", body)
+
+
+def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
+    """Return safe, tidy HTML for an untrusted body.
+
+    `drop_images` are image URLs already shown as the lead image.
+    """
+    cleaned = _CLEANER.clean(strip_feed_footer(body))
+    if not cleaned.strip():
+        return ""
+    return _tidy(cleaned, drop_images)
+
+
+def clean_inline_text(value: str) -> str:
+    """Plain text from a string that may carry HTML (titles, captions)."""
+    text = nh3.clean(value, tags=set())
+    return " ".join(htmllib.unescape(text).split())
+
+
+def _tidy(cleaned: str, drop_images: frozenset[str]) -> str:
+    root = lxml_html.fragment_fromstring(cleaned, create_parent="div")
+    for img in list(root.iter("img")):
+        if not img.get("src") or img.get("src") in drop_images:
+            _remove_keep_tail(img)
+        elif img.get("alt") is None:
+            img.set("alt", "")  # scraped body images are illustrations, not content
+    for p in list(root.iter("p")):
+        _split_double_breaks(p)
+    for el in root.iter():
+        _sort_attributes(el)
+    _drop_empty(root)
+    _unwrap_lone_div(root)
+    parts = [etree.tostring(child, encoding="unicode", method="html") for child in root]
+    head = htmllib.escape(root.text or "", quote=False)
+    return (head + "".join(parts)).strip()
+
+
+def _sort_attributes(el: etree._Element) -> None:
+    """nh3 adds attributes in hash-map order, which changes between runs;
+    a fixed order keeps the output byte-identical from build to build."""
+    if len(el.attrib) > 1:
+        items = sorted(el.attrib.items())
+        el.attrib.clear()
+        for key, value in items:
+            el.set(key, value)
+
+
+def _remove_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail or ""
+    prev = el.getprevious()
+    if prev is not None:
+        prev.tail = (prev.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _split_double_breaks(p: etree._Element) -> None:
+    """Turn <p>a<br><br>b</p> (how VOA marks paragraphs) into <p>a</p><p>b</p>."""
+    runs = _break_runs(p)
+    if not runs:
+        return
+    pieces: list[etree._Element] = []
+    current = lxml_html.Element("p")
+    current.text = p.text
+    children = list(p)
+    index = 0
+    while index < len(children):
+        child = children[index]
+        run = runs.get(index)
+        if run:
+            pieces.append(current)
+            current = lxml_html.Element("p")
+            current.text = children[index + run - 1].tail
+            index += run
+            continue
+        current.append(child)
+        index += 1
+    pieces.append(current)
+    parent = p.getparent()
+    if parent is None:
+        return
+    position = parent.index(p)
+    tail = p.tail
+    parent.remove(p)
+    for offset, piece in enumerate(pieces):
+        parent.insert(position + offset, piece)
+    pieces[-1].tail = tail
+
+
+def _break_runs(p: etree._Element) -> dict[int, int]:
+    """Start index → length of each run of 2+ <br> with only whitespace between."""
+    children = list(p)
+    runs: dict[int, int] = {}
+    index = 0
+    while index < len(children):
+        length = 0
+        while (index + length < len(children) and children[index + length].tag == "br"
+               and (length == 0 or not (children[index + length - 1].tail or "").strip())):
+            length += 1
+        # A run counts only when the breaks are separated by whitespace alone.
+        if length >= 2:
+            runs[index] = length
+            index += length
+        else:
+            index += 1
+    return runs
+
+
+def _drop_empty(root: etree._Element) -> None:
+    for el in reversed(list(root.iter("p", "div", "span", "strong", "em", "small"))):
+        if el is root:
+            continue
+        has_text = (el.text or "").strip() or any(True for _ in el)
+        if not has_text:
+            _remove_keep_tail(el)
+        elif el.tag == "p" and len(el) and all(c.tag == "br" for c in el) \
+                and not (el.text or "").strip() \
+                and not any((c.tail or "").strip() for c in el):
+            _remove_keep_tail(el)
+
+
+def _unwrap_lone_div(root: etree._Element) -> None:
+    """Hexo bodies wrap everything in one <div>; the page already has a container."""
+    if len(root) == 1 and root[0].tag == "div" and not (root.text or "").strip() \
+            and not (root[0].tail or "").strip():
+        inner = root[0]
+        root.text = inner.text
+        root.remove(inner)
+        for child in list(inner):
+            root.append(child)
+
+
+def html_to_text(safe_html: str) -> str:
+    """Plain text of sanitized HTML, one paragraph per line."""
+    if not safe_html:
+        return ""
+    root = lxml_html.fragment_fromstring(safe_html, create_parent="div")
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for block in root.iter("p", "div", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote"):
+        block.tail = "\n" + (block.tail or "")
+    text = root.text_content()
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
