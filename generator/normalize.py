@@ -195,7 +195,7 @@ def article_slug(uid: str, source_url: str | None, outlet: Outlet) -> str:
 
 def summarize(text: str, limit: int) -> str:
     """The first sentences of the text, at most `limit` characters."""
-    flat = " ".join(text.split())
+    flat = _join_lines(text)
     summary = ""
     for sentence in _SENTENCE_END.split(flat):
         if len(summary) + len(sentence) > limit:
@@ -204,6 +204,19 @@ def summarize(text: str, limit: int) -> str:
     if not summary:
         summary = flat[: limit - 1] + ("…" if len(flat) >= limit else "")
     return summary.strip()
+
+
+def _join_lines(text: str) -> str:
+    """One line of text; no space is put between two lines of Chinese."""
+    out = ""
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if out and not (_CJK.match(out[-1]) or out[-1] in "。！？；：，、”」）") :
+            out += " "
+        out += line
+    return out
 
 
 def reading_minutes(text: str, cjk_per_minute: int) -> int:

@@ -70,7 +70,7 @@ def parse_yaml(yaml_text: str, fence_line: int) -> tuple[dict[str, Any], dict[st
         data = yaml.load(yaml_text, Loader=_NoAliasSafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = fence_line + mark.line + 1 if mark is not None else fence_line
+        line = fence_line + mark.line if mark is not None else fence_line
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ReadError(f"front matter is not valid YAML: {problem}; fix the YAML "
                         "(quote titles that contain ':' or quotes)", line) from exc
@@ -82,7 +82,7 @@ def parse_yaml(yaml_text: str, fence_line: int) -> tuple[dict[str, Any], dict[st
     lines = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, _ in node.value:
-            lines[str(key_node.value)] = fence_line + key_node.start_mark.line + 1
+            lines[str(key_node.value)] = fence_line + key_node.start_mark.line
     return {str(k): v for k, v in data.items()}, lines
 
 
