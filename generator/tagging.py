@@ -1,0 +1,668 @@
+"""Curated-taxonomy tagging for Chinese-language news articles.
+
+The taxonomy (``content/tags.yaml``) lists people, countries/regions,
+organisations, places and topics, each with the aliases under which Chinese
+news refers to it (Simplified and Traditional characters, Taiwan/Hong Kong
+transliterations, full and short names, English names).  This module loads and
+validates that file and finds the tags in an article.
+
+Evidence rule
+-------------
+Mentions are counted separately in the title and in the body.  A tag is
+assigned to an article when
+
+* it is mentioned at least once in the title, **or**
+* it is mentioned at least ``min_body_mentions`` times in the body (default 2:
+  a single passing mention in the body is not enough).
+
+Assigned tags are ranked by ``score = title_weight * title_mentions +
+body_mentions`` (default ``title_weight`` 3: a headline mention is worth three
+body mentions), ties broken by slug so the order is deterministic, and at most
+``max_tags`` (default 12) are kept.
+
+When more than ``max_tags`` tags qualify and ``balance_kinds`` is on (the
+default), the kept set is chosen round-robin over kinds: the strongest tag of
+each kind, then the second strongest of each kind, and so on (within a round,
+stronger first).  Raw counts alone would fill every card with the countries
+every article names (俄罗斯, 乌克兰, 美国) and capitals used as metonyms
+(莫斯科, 华盛顿), pushing out the people, venues and topics that distinguish
+the article.  The returned order is still by score.
+
+``min_body_mentions``, ``title_weight``, ``max_tags`` and ``balance_kinds`` can
+be overridden in the ``settings:`` block of tags.yaml.
+
+What counts as a mention
+------------------------
+* Text and aliases are normalised the same way first: full-width ASCII becomes
+  half-width, ASCII letters become lower case, and the middle-dot variants
+  (· ‧ • ・ ･ ∙ ⋅) become one dot, so ``安东尼・布林肯`` matches ``安东尼·布林肯``.
+* Every alias and every exclusion phrase of the whole taxonomy lives in one
+  Aho–Corasick automaton; each text is scanned once.  Overlapping hits are
+  resolved leftmost-longest: a longer phrase that covers a shorter one wins.
+  So ``白俄罗斯`` (Belarus) hides the ``俄罗斯`` inside it, and a tag's
+  ``exclude`` phrases (e.g. ``美国之音`` for the United States) are simply
+  blocking phrases that win over the alias they contain and count for nobody.
+* An alias whose first/last character is an ASCII letter or digit only counts
+  when the neighbouring character is not one (word boundaries), so ``UN`` does
+  not fire inside ``UNESCO``.
+* A name followed by its own gloss in brackets, ``布林肯 (Antony Blinken)``,
+  is one mention, not two.
+* The display name and the English name are aliases too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+import ahocorasick
+import yaml
+
+__all__ = [
+    "KINDS",
+    "TagDef",
+    "TaggingRules",
+    "Taxonomy",
+    "TaxonomyError",
+    "build_taxonomy",
+    "load_taxonomy",
+    "normalise",
+]
+
+KINDS: tuple[str, ...] = ("person", "country", "organisation", "place", "topic")
+"""Allowed values of ``TagDef.kind``; "country" covers countries and regions."""
+
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_TAG_KEYS = frozenset({"slug", "name", "en", "kind", "aliases", "exclude"})
+
+
+# --------------------------------------------------------------------------
+# Text normalisation
+# --------------------------------------------------------------------------
+
+_DOT = "\u00b7"
+_DOT_VARIANTS = "\u2027\u2022\u30fb\uff65\u2219\u22c5"
+
+
+def _build_normalise_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    # Full-width ASCII (U+FF01..U+FF5E) sits exactly 0xFEE0 above ASCII.
+    for code in range(0xFF01, 0xFF5F):
+        table[code] = chr(code - 0xFEE0)
+    table[0x3000] = " "  # ideographic space
+    table[0x00A0] = " "  # no-break space, common in scraped HTML
+    for dot in _DOT_VARIANTS:
+        table[ord(dot)] = _DOT
+    # Lower-case ASCII only: str.lower() may change the length of some
+    # non-ASCII strings ('İ' -> 'i̇'), and hit offsets must stay valid.
+    for code in range(ord("A"), ord("Z") + 1):
+        table[code] = chr(code + 32)
+    for code in range(0xFF21, 0xFF3B):  # full-width A-Z straight to a-z
+        table[code] = chr(code - 0xFEE0 + 32)
+    return table
+
+
+_NORMALISE_TABLE = _build_normalise_table()
+
+
+def normalise(text: str) -> str:
+    """Return ``text`` with full-width ASCII made half-width, ASCII lower-cased
+    and middle-dot variants unified.
+
+    The mapping is one character to one character, so offsets into the result
+    are offsets into the original.
+    """
+    return text.translate(_NORMALISE_TABLE)
+
+
+def _is_word_char(char: str) -> bool:
+    """True for the characters that glue an ASCII alias to its neighbours."""
+    return char.isascii() and char.isalnum()
+
+
+def _lookup_key(name: str) -> str:
+    """Key used by :meth:`Taxonomy.resolve`: normalised, trimmed, spaces collapsed."""
+    return " ".join(normalise(name).split())
+
+
+# --------------------------------------------------------------------------
+# Public data types
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagDef:
+    """One curated tag.
+
+    ``aliases`` are the surface forms that count as a mention (the display
+    ``name`` and ``en`` count as well); ``exclude`` are longer phrases
+    containing one of those forms in which the form must not count.
+    """
+
+    slug: str
+    name: str
+    en: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def match_terms(self) -> tuple[str, ...]:
+        """Normalised, de-duplicated surface forms (name, en, aliases) in file order."""
+        return _dedupe(normalise(term).strip() for term in (self.name, self.en, *self.aliases))
+
+
+@dataclass(frozen=True)
+class TaggingRules:
+    """The evidence rule (see the module docstring).
+
+    ``min_body_mentions``: body mentions needed when the title has none.
+    ``title_weight``: how many body mentions one title mention is worth when ranking.
+    ``max_tags``: keep at most N tags per article.
+    ``balance_kinds``: when more than ``max_tags`` qualify, pick them round-robin
+    over kinds instead of purely by score.
+    """
+
+    min_body_mentions: int = 2
+    title_weight: int = 3
+    max_tags: int = 12
+    balance_kinds: bool = True
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            problem = _rule_problem(field.name, getattr(self, field.name))
+            if problem:
+                raise ValueError(f"TaggingRules.{problem}")
+
+
+def _rule_problem(name: str, value: object) -> str | None:
+    """Why ``value`` is not acceptable for rule ``name`` (None if it is)."""
+    if name == "balance_kinds":
+        return None if isinstance(value, bool) else f"{name} must be true or false, got {value!r}"
+    # bool is an int subclass; `max_tags: yes` is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"{name} must be an integer >= 1, got {value!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class TaxonomyError:
+    """A problem found while loading tags.yaml; ``line`` is 1-based when known."""
+
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line is not None else self.message
+
+
+# --------------------------------------------------------------------------
+# Matching
+# --------------------------------------------------------------------------
+
+
+class _Pattern(NamedTuple):
+    """Automaton payload for one normalised phrase."""
+
+    length: int
+    slug: str | None  # None: a blocking (exclusion) phrase that counts for nobody
+    check_left: bool  # phrase starts with [a-z0-9]: needs a word boundary before it
+    check_right: bool  # phrase ends with [a-z0-9]: needs a word boundary after it
+
+
+class _Hit(NamedTuple):
+    start: int
+    end: int
+    slug: str | None
+
+
+# What separates a name from its bracketed gloss: "布林肯 (Blinken)", "普京（Putin）".
+# Full-width brackets are already half-width after normalisation.
+_GLOSS_GAP = re.compile(r"\s{0,2}[(\[【〔「《]\s{0,2}")
+
+
+def _is_gloss_gap(gap: str) -> bool:
+    return _GLOSS_GAP.fullmatch(gap) is not None
+
+
+class Taxonomy:
+    """A validated set of tags plus the evidence rule, ready to tag text.
+
+    The Aho–Corasick automaton over all aliases and exclusion phrases is built
+    once here, so tagging an article costs one pass over its title and one
+    over its body regardless of the taxonomy's size.
+    """
+
+    __slots__ = ("_tags", "_rules", "_automaton", "_index")
+
+    def __init__(self, tags: Sequence[TagDef], rules: TaggingRules) -> None:
+        """Build the taxonomy; raises ``ValueError`` if ``tags`` conflict
+        (duplicate slugs, a surface form claimed by two tags, bad kind or slug).
+        Use :func:`load_taxonomy` to get reported, skipped problems instead."""
+        problems = _conflicts(tags)
+        if problems:
+            raise ValueError("invalid taxonomy: " + "; ".join(problems))
+        self._tags: Mapping[str, TagDef] = MappingProxyType({tag.slug: tag for tag in tags})
+        self._rules = rules
+        self._automaton = _build_automaton(tags)
+        self._index = _build_index(tags)
+
+    @property
+    def tags(self) -> Mapping[str, TagDef]:
+        """Tags by slug, in file order (read-only)."""
+        return self._tags
+
+    @property
+    def rules(self) -> TaggingRules:
+        """The evidence rule in force."""
+        return self._rules
+
+    def mentions(self, text: str) -> dict[str, int]:
+        """Count mentions of each tag in ``text`` (only tags with at least one)."""
+        if self._automaton is None or not text:
+            return {}
+        norm = normalise(text)
+        counts: Counter[str] = Counter()
+        previous: _Hit | None = None
+        for hit in _leftmost_longest(self._raw_hits(norm)):
+            is_gloss = (
+                previous is not None
+                and previous.slug == hit.slug
+                and _is_gloss_gap(norm[previous.end : hit.start])
+            )
+            if hit.slug is not None and not is_gloss:
+                counts[hit.slug] += 1
+            previous = hit
+        return dict(counts)
+
+    def tag(self, title: str, body_text: str) -> tuple[str, ...]:
+        """Slugs assigned to an article under the evidence rule, strongest
+        first, ties by slug; at most ``rules.max_tags``.  Same input, same output."""
+        rules = self._rules
+        in_title = self.mentions(title)
+        in_body = self.mentions(body_text)
+        candidates = [
+            _Scored(rules.title_weight * in_title.get(slug, 0) + in_body.get(slug, 0), slug, self._tags[slug].kind)
+            for slug in in_title.keys() | in_body.keys()
+            if in_title.get(slug, 0) >= 1 or in_body.get(slug, 0) >= rules.min_body_mentions
+        ]
+        ranked = sorted(candidates, key=_strength)
+        if rules.balance_kinds and len(ranked) > rules.max_tags:
+            ranked = sorted(_round_robin_by_kind(ranked, rules.max_tags), key=_strength)
+        return tuple(item.slug for item in ranked[: rules.max_tags])
+
+    def resolve(self, name: str) -> str | None:
+        """Slug for a hand-written tag given as slug, display name, English name
+        or any alias (case and full-width insensitive), or None if unknown."""
+        return self._index.get(_lookup_key(name))
+
+    def merge(
+        self, detected: tuple[str, ...], handwritten: Sequence[str]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Combine detected slugs with an article's hand-written tags.
+
+        Returns ``(merged, unknown)``: ``merged`` holds every known hand-written
+        tag (as slugs, in the author's order; never dropped) followed by the
+        detected slugs not already present; ``unknown`` holds the hand-written
+        names that resolve to no tag, as written, without duplicates.
+        """
+        chosen: list[str] = []
+        unknown: list[str] = []
+        for name in handwritten:
+            cleaned = name.strip()
+            if not cleaned:
+                continue
+            slug = self.resolve(cleaned)
+            if slug is None:
+                unknown.append(cleaned)
+            else:
+                chosen.append(slug)
+        # The author's choice comes first: it is deliberate, detection is a guess.
+        merged = _dedupe([*chosen, *detected])
+        return merged, _dedupe(unknown)
+
+    def _raw_hits(self, norm: str) -> Iterable[_Hit]:
+        """Every automaton hit in ``norm`` that respects ASCII word boundaries."""
+        size = len(norm)
+        assert self._automaton is not None
+        for last, pattern in self._automaton.iter(norm):
+            start = last - pattern.length + 1
+            end = last + 1
+            if pattern.check_left and start > 0 and _is_word_char(norm[start - 1]):
+                continue
+            if pattern.check_right and end < size and _is_word_char(norm[end]):
+                continue
+            yield _Hit(start, end, pattern.slug)
+
+
+class _Scored(NamedTuple):
+    score: int
+    slug: str
+    kind: str
+
+
+def _strength(item: _Scored) -> tuple[int, str]:
+    """Sort key: higher score first, then slug, so ties are deterministic."""
+    return (-item.score, item.slug)
+
+
+def _round_robin_by_kind(ranked: Sequence[_Scored], limit: int) -> list[_Scored]:
+    """Pick ``limit`` items from ``ranked`` (strongest first): the best of each
+    kind, then the second best of each kind, ...; stronger first within a round."""
+    by_kind: dict[str, list[_Scored]] = {}
+    for item in ranked:
+        by_kind.setdefault(item.kind, []).append(item)
+    picked: list[_Scored] = []
+    depth = 0
+    while len(picked) < limit:
+        layer = sorted((items[depth] for items in by_kind.values() if len(items) > depth), key=_strength)
+        if not layer:
+            break
+        picked.extend(layer[: limit - len(picked)])
+        depth += 1
+    return picked
+
+
+def _leftmost_longest(hits: Iterable[_Hit]) -> list[_Hit]:
+    """Non-overlapping hits: scanning left to right, the longest hit starting
+    at each position wins and everything overlapping it is dropped."""
+    chosen: list[_Hit] = []
+    position = 0
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if hit.start >= position:
+            chosen.append(hit)
+            position = hit.end
+    return chosen
+
+
+def _build_automaton(tags: Sequence[TagDef]) -> Any | None:
+    """One automaton over every alias and exclusion phrase; None when empty
+    (pyahocorasick refuses to search an automaton without keys)."""
+    patterns: dict[str, _Pattern] = {}
+    for tag in tags:
+        for phrase in tag.exclude:
+            key = normalise(phrase).strip()
+            if key:
+                patterns[key] = _pattern(key, None)
+    for tag in tags:
+        for key in tag.match_terms():
+            # An alias wins over an identical exclusion phrase: it blocks the
+            # shorter alias just as well and also counts for its own tag.
+            patterns[key] = _pattern(key, tag.slug)
+    if not patterns:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, pattern in patterns.items():
+        automaton.add_word(key, pattern)
+    automaton.make_automaton()
+    return automaton
+
+
+def _pattern(key: str, slug: str | None) -> _Pattern:
+    return _Pattern(len(key), slug, _is_word_char(key[0]), _is_word_char(key[-1]))
+
+
+def _build_index(tags: Sequence[TagDef]) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for tag in tags:
+        for name in (tag.slug, tag.name, tag.en, *tag.aliases):
+            index.setdefault(_lookup_key(name), tag.slug)
+    return index
+
+
+def _conflicts(tags: Sequence[TagDef]) -> list[str]:
+    """Human-readable reasons ``tags`` cannot form a taxonomy (empty if fine)."""
+    problems: list[str] = []
+    slugs: set[str] = set()
+    owner: dict[str, str] = {}
+    for tag in tags:
+        if not _SLUG_RE.match(tag.slug):
+            problems.append(f"bad slug {tag.slug!r}")
+        if tag.kind not in KINDS:
+            problems.append(f"{tag.slug}: bad kind {tag.kind!r}")
+        if tag.slug in slugs:
+            problems.append(f"duplicate slug {tag.slug!r}")
+        slugs.add(tag.slug)
+        for term in tag.match_terms():
+            if not term:
+                problems.append(f"{tag.slug}: empty alias")
+            elif owner.setdefault(term, tag.slug) != tag.slug:
+                problems.append(f"{term!r} claimed by {owner[term]} and {tag.slug}")
+    return problems
+
+
+def build_taxonomy(tags: Sequence[TagDef], rules: TaggingRules) -> Taxonomy:
+    """Taxonomy from ready-made tags (for tests and callers that build tags in
+    code); raises ``ValueError`` on conflicting tags."""
+    return Taxonomy(tags, rules)
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+# --------------------------------------------------------------------------
+# Loading tags.yaml
+# --------------------------------------------------------------------------
+
+
+def _line(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _mapping_items(node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """Key text -> (key node, value node) for a YAML mapping node."""
+    items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                items[str(key_node.value)] = (key_node, value_node)
+    return items
+
+
+def _compose(text: str) -> tuple[yaml.Node | None, Any, list[TaxonomyError]]:
+    """Parse YAML keeping both the node tree (for line numbers) and the data."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, None, [TaxonomyError(f"YAML syntax error: {exc}", line)]
+    finally:
+        loader.dispose()
+    return node, data, []
+
+
+def load_taxonomy(path: Path) -> tuple[Taxonomy, list[TaxonomyError]]:
+    """Load and validate a taxonomy file.
+
+    Never raises for bad content: every problem (YAML syntax, unknown or
+    invalid settings, malformed entries, bad slug or kind, duplicate slug,
+    alias claimed by two tags, exclusion that contains none of its tag's
+    aliases) is reported as a :class:`TaxonomyError` with its line number and
+    the offending entry, alias or setting is skipped.  An unreadable file
+    yields an empty taxonomy and one error.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Taxonomy((), TaggingRules()), [TaxonomyError(f"cannot read {path}: {exc}")]
+
+    root, data, errors = _compose(text)
+    if errors:
+        return Taxonomy((), TaggingRules()), errors
+    if not isinstance(data, dict) or root is None:
+        error = TaxonomyError("top level must be a mapping with 'settings' and 'tags'", _line(root))
+        return Taxonomy((), TaggingRules()), [error]
+
+    sections = _mapping_items(root)
+    for key, (key_node, _) in sections.items():
+        if key not in ("settings", "tags"):
+            errors.append(TaxonomyError(f"unknown top-level key {key!r}", _line(key_node)))
+
+    settings_node = sections.get("settings", (None, None))[1]
+    rules = _load_rules(data.get("settings"), settings_node, errors)
+
+    tags_node = sections.get("tags", (None, None))[1]
+    raw_tags = data.get("tags")
+    if not isinstance(raw_tags, list) or not isinstance(tags_node, yaml.SequenceNode):
+        errors.append(TaxonomyError("'tags' must be a list", _line(tags_node or root)))
+        return Taxonomy((), rules), errors
+
+    tags = _load_tags(raw_tags, tags_node.value, errors)
+    return Taxonomy(tags, rules), errors
+
+
+def _load_rules(raw: Any, node: yaml.Node | None, errors: list[TaxonomyError]) -> TaggingRules:
+    """TaggingRules defaults overridden by valid ``settings:`` values."""
+    if raw is None:
+        return TaggingRules()
+    if not isinstance(raw, dict):
+        errors.append(TaxonomyError("'settings' must be a mapping", _line(node)))
+        return TaggingRules()
+    known = {field.name for field in fields(TaggingRules)}
+    nodes = _mapping_items(node) if node is not None else {}
+    overrides: dict[str, Any] = {}
+    for key, value in raw.items():
+        line = _line(nodes[str(key)][0]) if str(key) in nodes else None
+        problem = _rule_problem(str(key), value) if key in known else None
+        if key not in known:
+            errors.append(TaxonomyError(f"unknown setting {key!r}", line))
+        elif problem:
+            errors.append(TaxonomyError(f"setting {problem}; default kept", line))
+        else:
+            overrides[key] = value
+    return TaggingRules(**overrides)
+
+
+class _Claims:
+    """Which tag owns each normalised surface form, across the whole file."""
+
+    def __init__(self) -> None:
+        self.owner: dict[str, str] = {}
+        self.slugs: set[str] = set()
+
+
+def _load_tags(
+    raw_tags: list[Any], nodes: list[yaml.Node], errors: list[TaxonomyError]
+) -> list[TagDef]:
+    claims = _Claims()
+    tags: list[TagDef] = []
+    for raw, node in zip(raw_tags, nodes):
+        tag = _load_tag(raw, node, claims, errors)
+        if tag is not None:
+            tags.append(tag)
+            claims.slugs.add(tag.slug)
+    return tags
+
+
+def _load_tag(
+    raw: Any, node: yaml.Node, claims: _Claims, errors: list[TaxonomyError]
+) -> TagDef | None:
+    """One validated TagDef, or None (with an error) if the entry is unusable.
+
+    Clashing or malformed aliases and exclusions are dropped individually so
+    one bad alias does not cost the whole tag.
+    """
+    line = _line(node)
+    if not isinstance(raw, dict):
+        errors.append(TaxonomyError("tag entry must be a mapping", line))
+        return None
+    items = _mapping_items(node)
+    slug = raw.get("slug")
+    label = slug if isinstance(slug, str) else "?"
+    for key in raw:
+        if key not in _TAG_KEYS:
+            key_line = _line(items[str(key)][0]) if str(key) in items else line
+            errors.append(TaxonomyError(f"tag {label}: unknown key {key!r}; ignored", key_line))
+
+    required: dict[str, str] = {}
+    for key in ("slug", "name", "en", "kind"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            errors.append(TaxonomyError(f"tag {label}: missing or empty {key!r}", line))
+            return None
+        required[key] = value.strip()
+    slug = required["slug"]
+    if not _SLUG_RE.match(slug):
+        errors.append(TaxonomyError(f"tag {slug!r}: slug must be ASCII lower-case words joined by hyphens", line))
+        return None
+    if slug in claims.slugs:
+        errors.append(TaxonomyError(f"duplicate slug {slug!r}; later entry skipped", line))
+        return None
+    if required["kind"] not in KINDS:
+        errors.append(TaxonomyError(f"tag {slug}: kind {required['kind']!r} not one of {', '.join(KINDS)}", line))
+        return None
+
+    aliases = _string_list(raw, items, "aliases", slug, errors)
+    excludes = _string_list(raw, items, "exclude", slug, errors)
+
+    # Display and English names are surface forms too, so they are claimed first.
+    kept_aliases: list[str] = []
+    for term, term_line, is_alias in [
+        (required["name"], line, False),
+        (required["en"], line, False),
+        *((alias, alias_line, True) for alias, alias_line in aliases),
+    ]:
+        key = normalise(term).strip()
+        owner = claims.owner.get(key)
+        if owner is not None and owner != slug:
+            errors.append(TaxonomyError(f"tag {slug}: {term!r} already claimed by {owner}; ignored", term_line))
+            if not is_alias:
+                # The name itself clashes: keeping it would make the tag
+                # match the other tag's mentions, so the tag is unusable.
+                return None
+            continue
+        claims.owner[key] = slug
+        if is_alias:
+            kept_aliases.append(term)
+
+    own_terms = [normalise(term).strip() for term in (required["name"], required["en"], *kept_aliases)]
+    kept_excludes: list[str] = []
+    for phrase, phrase_line in excludes:
+        key = normalise(phrase).strip()
+        if key in own_terms or not any(term in key for term in own_terms):
+            errors.append(
+                TaxonomyError(f"tag {slug}: exclusion {phrase!r} must be longer than and contain one of its aliases; ignored", phrase_line)
+            )
+            continue
+        kept_excludes.append(phrase)
+
+    return TagDef(
+        slug=slug,
+        name=required["name"],
+        en=required["en"],
+        kind=required["kind"],
+        aliases=_dedupe(kept_aliases),
+        exclude=_dedupe(kept_excludes),
+    )
+
+
+def _string_list(
+    raw: dict[str, Any],
+    items: dict[str, tuple[yaml.Node, yaml.Node]],
+    key: str,
+    slug: str,
+    errors: list[TaxonomyError],
+) -> list[tuple[str, int | None]]:
+    """Non-empty strings of the optional list ``key`` with their line numbers."""
+    value = raw.get(key)
+    if value is None:
+        return []
+    key_node, value_node = items[key]
+    if not isinstance(value, list) or not isinstance(value_node, yaml.SequenceNode):
+        errors.append(TaxonomyError(f"tag {slug}: {key!r} must be a list", _line(key_node)))
+        return []
+    result: list[tuple[str, int | None]] = []
+    for item, item_node in zip(value, value_node.value):
+        if not isinstance(item, str) or not item.strip():
+            errors.append(TaxonomyError(f"tag {slug}: {key} entry {item!r} is not a non-empty string; ignored", _line(item_node)))
+            continue
+        result.append((item.strip(), _line(item_node)))
+    return result
