@@ -29,3 +29,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf public .cache .pytest_cache
+
+# Benchmark against Hugo and Pelican (bench/README.md). Override with
+# e.g. `make bench BENCH_ARGS="--sizes 1000 --reps 3"`.
+BENCH_ARGS ?= --sizes 1000,10000 --reps 3
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench.run $(BENCH_ARGS)

@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="exit non-zero when any file has an error (for CI)")
     build.add_argument("--no-scope", action="store_true",
                        help="publish every readable article, ignoring the scope in site.yaml")
+    build.add_argument("--clean", action="store_true",
+                       help="ignore the cache and re-render every page")
+    build.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the parse cache")
+    build.add_argument("--workers", type=int, default=0,
+                       help="worker processes for parsing (default: one per CPU)")
     build.add_argument("--quiet", action="store_true", help="print only the summary")
     build.set_defaults(run=_run_build)
     serve = sub.add_parser("serve", help="preview the built site on localhost")
@@ -73,7 +79,8 @@ def _run_build(args: argparse.Namespace) -> int:
     config = _config(args)
     if not args.content.is_dir():
         raise ConfigError(f"content folder {args.content} does not exist")
-    options = BuildOptions(args.content, args.output, _project_root(), config)
+    options = BuildOptions(args.content, args.output, _project_root(), config,
+                           workers=args.workers, clean=args.clean, use_cache=not args.no_cache)
     with console_progress(enabled=not args.quiet) as progress:
         report = build(options, progress)
     if args.report:

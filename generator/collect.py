@@ -45,8 +45,7 @@ def in_scope(article: Article, scope: Scope, zone: ZoneInfo) -> str | None:
     if not scope.start <= day <= scope.end:
         return (f"published {day.isoformat()}, outside the site's scope "
                 f"{scope.start.isoformat()}–{scope.end.isoformat()}")
-    haystack = article.title + "\n" + article.text
-    if scope.keywords and not any(k in haystack for k in scope.keywords):
+    if not article.scope_hit:
         return "mentions none of the scope keywords (Russia, Ukraine, …)"
     return None
 
@@ -71,7 +70,7 @@ def _title_key(title: str) -> str:
 def _preference(article: Article) -> tuple[int, int, int, str]:
     """Lower sorts first: the copy to keep has an original URL, a date line
     (no warnings), the longest text; the file path breaks ties reproducibly."""
-    return (0 if article.source_url else 1, len(article.warnings), -len(article.text),
+    return (0 if article.source_url else 1, len(article.warnings), -article.text_chars,
             article.rel_path)
 
 

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from generator.related import RelatedRules, SameEventRules
+
 DEFAULT_KEYWORDS = (
     "乌克兰", "烏克蘭", "俄罗斯", "俄羅斯", "俄乌", "俄烏", "基辅", "基輔", "莫斯科",
     "泽连斯基", "澤連斯基", "普京", "克里姆林宫", "克里姆林宮", "北约", "北約",
@@ -42,6 +44,9 @@ class Config:
     reading_chars_per_minute: int = 400
     max_input_bytes: int = 5_000_000
     scope: Scope = field(default_factory=Scope)
+    related: RelatedRules = field(default_factory=RelatedRules)
+    same_event: SameEventRules = field(default_factory=SameEventRules)
+    cache_dir: Path | None = None
     taxonomy_path: Path | None = None
     pages_dir: Path | None = None
     source_path: Path | None = None
@@ -86,7 +91,7 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Config:
     folder = path.parent
     known = {"title", "description", "base_url", "language", "timezone", "page_size",
              "feed_size", "summary_chars", "reading_chars_per_minute", "max_input_bytes",
-             "scope", "taxonomy", "pages"}
+             "scope", "taxonomy", "pages", "related", "same_event", "cache"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; "
@@ -105,6 +110,9 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Config:
                                            base.reading_chars_per_minute, path),
         max_input_bytes=_positive(raw, "max_input_bytes", base.max_input_bytes, path),
         scope=_scope(raw.get("scope") or {}, path),
+        related=_rules(RelatedRules, raw.get("related"), "related", path),
+        same_event=_rules(SameEventRules, raw.get("same_event"), "same_event", path),
+        cache_dir=folder / str(raw.get("cache", ".cache")),
         taxonomy_path=folder / str(raw.get("taxonomy", "content/tags.yaml")),
         pages_dir=folder / str(raw.get("pages", "content/pages")),
         source_path=path,
@@ -122,6 +130,25 @@ def _positive(raw: dict[str, Any], key: str, default: int, path: Path) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigError(f"{path}: {key} must be a positive whole number, got {value!r}")
     return value
+
+
+def _rules(kind: Any, raw: Any, key: str, path: Path) -> Any:
+    """A rules dataclass with the numbers given in site.yaml (same names, same types)."""
+    default = kind()
+    if raw is None:
+        return default
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: {key} must be a mapping")
+    values = {}
+    for name, value in raw.items():
+        if not hasattr(default, name):
+            raise ConfigError(f"{path}: {key}.{name} is not a setting; known: "
+                              f"{', '.join(default.__dataclass_fields__)}")
+        wanted = type(getattr(default, name))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"{path}: {key}.{name} must be a non-negative number")
+        values[name] = wanted(value)
+    return replace(default, **values)
 
 
 def _scope(raw: Any, path: Path) -> Scope:

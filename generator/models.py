@@ -86,11 +86,16 @@ class Outlet:
 
 @dataclass(frozen=True)
 class Article:
-    """A publishable article: every field decided, body HTML already safe."""
+    """A publishable article's metadata: every field decided.
+
+    The body is not kept here: at archive scale it would dominate memory.
+    Parsing hands it over once; the cache stores it; rendering loads it back
+    only for the pages that are rendered."""
 
     uid: str  # stable identity; permalink and dedup derive from it
     slug: str
     rel_path: str
+    digest: str  # sha256 of the source file; with the parse settings, the cache key
     format: str
     title: str
     source_url: str | None
@@ -99,13 +104,13 @@ class Article:
     author: str | None
     lead_image: str | None
     lead_caption: str | None
-    body_html: str  # sanitised
-    text: str  # plain text of the body, for tagging, summary and search
     summary: str
     reading_minutes: int
     declared_tags: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    text_chars: int = 0  # length of the body text; prefers the fuller copy of a duplicate
+    scope_hit: bool = True  # title or body mentions a scope keyword
 
 
 @dataclass(frozen=True)

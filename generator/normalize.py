@@ -46,7 +46,14 @@ class NormalizeSettings:
         return ZoneInfo(self.timezone)
 
 
-def normalize(raw: RawDoc, settings: NormalizeSettings) -> Article:
+@dataclass(frozen=True)
+class Normalized:
+    article: Article
+    body_html: str  # sanitised
+    text: str  # plain text of the body, for tagging and scope
+
+
+def normalize(raw: RawDoc, digest: str, settings: NormalizeSettings) -> Normalized:
     """Decide every field of the article; raise ReadError if it can't be published."""
     warnings = list(raw.warnings)
     title = clean_inline_text(raw.title)
@@ -64,10 +71,11 @@ def normalize(raw: RawDoc, settings: NormalizeSettings) -> Article:
         raise ReadError("empty body: the file has a title but no article text; "
                         "re-scrape it or delete it", raw.line_of.get("body"))
     uid = article_uid(source_url, outlet, title, published, settings.zone)
-    return Article(
+    article = Article(
         uid=uid,
         slug=article_slug(uid, source_url, outlet),
         rel_path=raw.rel_path,
+        digest=digest,
         format=raw.format,
         title=title,
         source_url=source_url,
@@ -76,13 +84,13 @@ def normalize(raw: RawDoc, settings: NormalizeSettings) -> Article:
         author=_author(raw, outlet),
         lead_image=lead_image,
         lead_caption=clean_inline_text(raw.lead_caption) if raw.lead_caption else None,
-        body_html=body_html,
-        text=text,
         summary=summarize(text, settings.summary_chars),
         reading_minutes=reading_minutes(text, settings.reading_chars_per_minute),
         declared_tags=_declared_tags(raw, outlet),
         warnings=tuple(warnings),
+        text_chars=len(text),
     )
+    return Normalized(article, body_html, text)
 
 
 def _published(raw: RawDoc, zone: ZoneInfo, warnings: list[str]) -> datetime:

@@ -1,14 +1,43 @@
-"""Read + normalise one input file, in a form that runs in worker processes."""
+"""Read, normalise and tag one input file, in a form that runs in worker processes.
+
+A worker gets ParseSettings once (the taxonomy as text, so every process
+tags the same way) and then file entries; it returns ParseOutcomes that
+carry the article's metadata and its sanitised body, or the problem.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
+from generator import __version__
 from generator.discover import FileEntry
 from generator.models import Article, Problem, ReadError, Severity, SourceFile
 from generator.normalize import NormalizeSettings, normalize
 from generator.readers import read_source
+from generator.tagging import Taxonomy, parse_taxonomy
+
+
+@dataclass(frozen=True)
+class ParseSettings:
+    """Everything that changes what parsing a file produces."""
+
+    normalize: NormalizeSettings
+    scope_keywords: tuple[str, ...]
+    taxonomy_text: str
+    max_bytes: int
+
+    @cached_property
+    def key(self) -> str:
+        """Part of every cache key: change any setting and old entries miss."""
+        blob = repr((__version__, self.normalize, self.scope_keywords, self.max_bytes,
+                     hashlib.sha256(self.taxonomy_text.encode()).hexdigest()))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return parse_taxonomy(self.taxonomy_text)[0]
 
 
 @dataclass(frozen=True)
@@ -16,15 +45,24 @@ class ParseOutcome:
     rel_path: str
     digest: str
     article: Article | None
+    body_html: str | None
     problem: Problem | None  # the error that kept the file off the site
+    unknown_tags: tuple[str, ...] = ()
+
+    def without_body(self) -> "ParseOutcome":
+        return replace(self, body_html=None)
 
 
-def parse_file(entry: FileEntry, settings: NormalizeSettings, max_bytes: int) -> ParseOutcome:
+def cache_key(digest: str, settings: ParseSettings) -> str:
+    return f"{digest}:{settings.key}"
+
+
+def parse_file(entry: FileEntry, settings: ParseSettings) -> ParseOutcome:
     """Never raises for bad content: a file that can't be published comes back
     with a Problem naming the line and what to do."""
-    if entry.size > max_bytes:
+    if entry.size > settings.max_bytes:
         return _failed(entry.rel_path, "", ReadError(
-            f"file is {entry.size:,} bytes, over the {max_bytes:,}-byte limit "
+            f"file is {entry.size:,} bytes, over the {settings.max_bytes:,}-byte limit "
             "(max_input_bytes in site.yaml); check it is really an article or raise the limit"))
     try:
         data = entry.path.read_bytes()
@@ -34,17 +72,25 @@ def parse_file(entry: FileEntry, settings: NormalizeSettings, max_bytes: int) ->
     return parse_bytes(SourceFile(entry.rel_path, data, digest), settings)
 
 
-def parse_bytes(source: SourceFile, settings: NormalizeSettings) -> ParseOutcome:
+def parse_bytes(source: SourceFile, settings: ParseSettings) -> ParseOutcome:
     try:
-        article = normalize(read_source(source), settings)
+        result = normalize(read_source(source), source.digest, settings.normalize)
     except ReadError as exc:
         return _failed(source.rel_path, source.digest, exc)
     except RecursionError:
         return _failed(source.rel_path, source.digest,
                        ReadError("HTML nested too deeply to read; the file is malformed"))
-    return ParseOutcome(source.rel_path, source.digest, article, None)
+    article = result.article
+    taxonomy = settings.taxonomy
+    detected = taxonomy.tag(article.title, result.text)
+    tags, unknown = taxonomy.merge(detected, article.declared_tags)
+    haystack = article.title + "\n" + result.text
+    hit = not settings.scope_keywords or any(k in haystack for k in settings.scope_keywords)
+    article = replace(article, tags=tags, scope_hit=hit)
+    return ParseOutcome(source.rel_path, source.digest, article, result.body_html, None,
+                        tuple(unknown))
 
 
 def _failed(rel_path: str, digest: str, exc: ReadError) -> ParseOutcome:
     problem = Problem(rel_path, Severity.ERROR, exc.reason, exc.line)
-    return ParseOutcome(rel_path, digest, None, problem)
+    return ParseOutcome(rel_path, digest, None, None, problem)

@@ -1,7 +1,10 @@
-"""The build, top to bottom: discover → parse → tag → collect → render → write.
+"""The build, top to bottom: discover → parse → collect → link → render → write.
 
 Everything is gathered before anything is written, and every stage between
-discovery and writing is a pure function of its inputs.
+discovery and writing is a pure function of its inputs. Two caches make
+rebuilds cheap: parsed articles (keyed by file content and parse settings)
+and render keys (stored with the live site), so an unchanged file is not
+parsed again and an unchanged page is not rendered again.
 """
 
 from __future__ import annotations
@@ -12,21 +15,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from generator import collect
+from generator import collect, related
+from generator.cache import BuildCache, FileStat, open_cache
 from generator.config import Config
 from generator.discover import FileEntry, discover
-from generator.models import Article, Page, Problem, Severity
+from generator.models import Article, Problem, Severity
 from generator.normalize import NormalizeSettings
 from generator.pages import read_pages
-from generator.parse import ParseOutcome, parse_file
-from generator.render import Renderer, TagInfo, build_site_model
+from generator.parse import ParseOutcome, ParseSettings, cache_key, parse_file
+from generator.render import PageJob, Renderer, SiteModel, TagInfo, build_site_model
 from generator.report import BuildReport
 from generator.static import static_files
-from generator.tagging import Taxonomy, load_taxonomy
-from generator.write import check_output_dir, write_site
+from generator.tagging import Taxonomy, parse_taxonomy
+from generator.write import (KEEP, Content, check_output_dir, intact, live_folder,
+                             load_manifest, write_site)
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
+BODY_BATCH = 500
 
 Progress = Callable[[str, int, int], None]
 
@@ -38,104 +44,235 @@ class BuildOptions:
     project: Path  # templates/ and static/ live here
     config: Config
     workers: int = 0  # 0: one per CPU
+    clean: bool = False  # ignore the cache and the live site's render keys
+    use_cache: bool = True
+
+
+@dataclass(frozen=True)
+class Parsed:
+    outcomes: list[ParseOutcome]
+    stats: dict[str, FileStat]
+    fresh_bodies: dict[str, str]  # digest → body, for files parsed in this build
+    parsed: int
+    cached: int
 
 
 def build(options: BuildOptions, progress: Progress | None = None) -> BuildReport:
     """Build the site described by `options` and say what happened."""
-    config = options.config
     check_output_dir(options.output, {"content folder": options.content,
                                       "project": options.project})
+    cache = _open_cache(options)
+    try:
+        return _build(options, cache, progress)
+    finally:
+        cache.close()
+
+
+def _build(options: BuildOptions, cache: BuildCache, progress: Progress | None) -> BuildReport:
+    config = options.config
+    taxonomy_text, taxonomy_problems = read_taxonomy(config)
+    settings = parse_settings(config, taxonomy_text)
     entries = discover(options.content)
-    outcomes = parse_all(entries, normalize_settings(config), config.max_input_bytes,
-                         options.workers, progress)
-    problems = [o.problem for o in outcomes if o.problem is not None]
-    taxonomy, taxonomy_problems = _taxonomy(config)
-    problems += taxonomy_problems
-    articles, tag_problems = tag_articles([o.article for o in outcomes if o.article], taxonomy)
-    problems += tag_problems + _warnings(articles)
+    parsed = parse_stage(entries, settings, cache, options.workers, progress)
+    outcomes = parsed.outcomes
+    problems = taxonomy_problems + [o.problem for o in outcomes if o.problem is not None]
+    problems += _unknown_tag_problems(outcomes)
+    articles = [o.article for o in outcomes if o.article is not None]
+    problems += [Problem(a.rel_path, Severity.WARNING, w) for a in articles for w in a.warnings]
     published, out_of_scope = collect.split_scope(articles, config.scope, config.zone)
     published, duplicates = collect.deduplicate(published, config.zone)
     published = collect.resolve_slug_collisions(collect.chronological(published))
     site_pages, page_problems = read_pages(config.pages_dir)
     problems += page_problems
-    site = build_site_model(published, _tag_infos(taxonomy), site_pages, config)
-    files = render_files(site, config, options.project)
-    result = write_site(options.output, files)
+    site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config)
+    renderer = Renderer(config, options.project / "templates", site)
+    files, keys, rendered = render_stage(renderer, options.output, cache, parsed.fresh_bodies,
+                                         settings, options.clean, progress)
+    files.update(static_files(options.project / "static"))
+    result = write_site(options.output, files, keys=keys)
+    cache.save_file_stats(parsed.stats)
+    cache.prune_outcomes(cache_key(o.digest, settings) for o in outcomes if o.digest)
     return BuildReport(published, sorted(problems, key=_problem_order), out_of_scope,
-                       duplicates, result, len(entries), options.content, options.output)
+                       duplicates, result, len(entries), options.content, options.output,
+                       parsed=parsed.parsed, cached=parsed.cached, rendered=rendered,
+                       cache_note=cache.rebuilt_reason)
 
 
-def normalize_settings(config: Config) -> NormalizeSettings:
-    return NormalizeSettings(config.timezone, config.summary_chars,
-                             config.reading_chars_per_minute)
+def _open_cache(options: BuildOptions) -> BuildCache:
+    path = options.config.cache_dir
+    if not options.use_cache or path is None:
+        return open_cache(None)
+    if options.clean:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path / "build.sqlite") + suffix).unlink(missing_ok=True)
+    return open_cache(path / "build.sqlite")
 
 
-def parse_all(entries: Sequence[FileEntry], settings: NormalizeSettings, max_bytes: int,
-              workers: int, progress: Progress | None) -> list[ParseOutcome]:
-    """Parse every file, across processes when there are many."""
+def read_taxonomy(config: Config) -> tuple[str, list[Problem]]:
+    """The taxonomy file's text (so workers can build the same automaton) and
+    its problems; a missing file means no tags, with a warning."""
+    path = config.taxonomy_path
+    name = path.name if path else "tags.yaml"
+    if path is None or not path.exists():
+        return "", [Problem(name, Severity.WARNING, "taxonomy file not found; no tags "
+                            "assigned — create it or set 'taxonomy:' in site.yaml")]
+    text = path.read_text(encoding="utf-8")
+    _, errors = parse_taxonomy(text)
+    return text, [Problem(name, Severity.WARNING, e.message, e.line) for e in errors]
+
+
+def parse_settings(config: Config, taxonomy_text: str) -> ParseSettings:
+    normalize = NormalizeSettings(config.timezone, config.summary_chars,
+                                  config.reading_chars_per_minute)
+    keywords = config.scope.keywords if config.scope.enabled else ()
+    return ParseSettings(normalize, tuple(keywords), taxonomy_text, config.max_input_bytes)
+
+
+# -- parse -------------------------------------------------------------------
+def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: BuildCache,
+                workers: int, progress: Progress | None) -> Parsed:
+    """Outcomes for every file: from the cache when the file's size and mtime
+    match the last build and its parse is cached, else parsed now."""
+    known = cache.file_stats()
+    keyed: dict[str, str] = {}
+    for entry in entries:
+        stat = known.get(entry.rel_path)
+        if stat and stat.size == entry.size and stat.mtime_ns == entry.mtime_ns:
+            keyed[entry.rel_path] = cache_key(stat.sha, settings)
+    hits = cache.get_outcomes(set(keyed.values()))
+    todo = [e for e in entries if keyed.get(e.rel_path) not in hits]
+    fresh = parse_all(todo, settings, workers, progress)
+    fresh_by_path = {o.rel_path: o for o in fresh}
+    fresh_bodies = {o.digest: o.body_html for o in fresh if o.body_html is not None}
+    cache.put_outcomes((cache_key(o.digest, settings), o.without_body(), o.body_html)
+                       for o in fresh if o.digest)
+    outcomes, stats = [], {}
+    for entry in entries:
+        outcome = fresh_by_path.get(entry.rel_path)
+        if outcome is None:
+            outcome = _at(hits[keyed[entry.rel_path]], entry.rel_path)  # type: ignore[arg-type]
+        outcomes.append(outcome)
+        if outcome.digest:
+            stats[entry.rel_path] = FileStat(entry.size, entry.mtime_ns, outcome.digest)
+    if cache.db is not None:
+        fresh_bodies = {}  # stored; loaded back only for pages that are rendered
+    return Parsed(outcomes, stats, fresh_bodies, len(todo), len(entries) - len(todo))
+
+
+def _at(outcome: ParseOutcome, rel_path: str) -> ParseOutcome:
+    """A cached outcome for a file with the same bytes under this path."""
+    if outcome.rel_path == rel_path:
+        return outcome
+    article = replace(outcome.article, rel_path=rel_path) if outcome.article else None
+    problem = replace(outcome.problem, source_path=rel_path) if outcome.problem else None
+    return replace(outcome, rel_path=rel_path, article=article, problem=problem)
+
+
+def parse_all(entries: Sequence[FileEntry], settings: ParseSettings, workers: int,
+              progress: Progress | None) -> list[ParseOutcome]:
+    """Parse files, across processes when there are many."""
     count = workers or os.cpu_count() or 1
     if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
         results = []
         for index, entry in enumerate(entries, start=1):
-            results.append(parse_file(entry, settings, max_bytes))
+            results.append(parse_file(entry, settings))
             if progress:
                 progress("parse", index, len(entries))
         return results
-    chunk = max(16, len(entries) // (count * 8))
-    with ProcessPoolExecutor(max_workers=count) as pool:
+    chunk = max(8, min(64, len(entries) // (count * 8)))
+    with ProcessPoolExecutor(max_workers=count, initializer=_warm_worker,
+                             initargs=(settings,)) as pool:
         results = []
-        for index, outcome in enumerate(pool.map(parse_file, entries,
-                                                 [settings] * len(entries),
-                                                 [max_bytes] * len(entries), chunksize=chunk),
+        for index, outcome in enumerate(pool.map(_parse_in_worker, entries, chunksize=chunk),
                                         start=1):
             results.append(outcome)
-            if progress and index % 100 == 0:
+            if progress and index % 50 == 0:
                 progress("parse", index, len(entries))
         return results
 
 
-def _taxonomy(config: Config) -> tuple[Taxonomy, list[Problem]]:
-    path = config.taxonomy_path
-    if path is None or not path.exists():
-        from generator.tagging import TaggingRules, build_taxonomy
-        note = [Problem(str(path), Severity.WARNING, "taxonomy file not found; no tags "
-                        "assigned — create it or set 'taxonomy:' in site.yaml")] if path else []
-        return build_taxonomy([], TaggingRules()), note
-    taxonomy, errors = load_taxonomy(path)
-    return taxonomy, [Problem(path.name, Severity.WARNING, e.message, e.line) for e in errors]
+_WORKER_SETTINGS: ParseSettings | None = None
 
 
-def tag_articles(articles: Iterable[Article], taxonomy: Taxonomy) -> tuple[list[Article],
-                                                                          list[Problem]]:
-    """Detected tags merged with hand-written ones; unknown hand-written tags reported."""
-    tagged, problems = [], []
-    for article in articles:
-        detected = taxonomy.tag(article.title, article.text)
-        merged, unknown = taxonomy.merge(detected, article.declared_tags)
-        tagged.append(replace(article, tags=merged))
-        if unknown:
-            problems.append(Problem(article.rel_path, Severity.WARNING,
-                                    f"unknown tag(s) {', '.join(unknown)} in the front matter "
-                                    "were not published; add them to content/tags.yaml as a "
-                                    "tag or an alias"))
-    return tagged, problems
+def _warm_worker(settings: ParseSettings) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+    settings.taxonomy  # build the automaton once per process
+
+
+def _parse_in_worker(entry: FileEntry) -> ParseOutcome:
+    assert _WORKER_SETTINGS is not None
+    return parse_file(entry, _WORKER_SETTINGS)
+
+
+def _unknown_tag_problems(outcomes: Iterable[ParseOutcome]) -> list[Problem]:
+    return [Problem(o.rel_path, Severity.WARNING,
+                    f"unknown tag(s) {', '.join(o.unknown_tags)} in the front matter were not "
+                    "published; add them to content/tags.yaml as a tag or an alias")
+            for o in outcomes if o.unknown_tags]
+
+
+# -- link ----------------------------------------------------------------------
+def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_pages: list,
+               config: Config) -> SiteModel:
+    """Related articles, same-event reports and co-occurring tags, by slug."""
+    rel = related.related_articles(published, config.related)
+    same = related.same_event_links(published, config.same_event)
+    by_slug = {a.slug: tuple(published[i] for i in rel[n]) for n, a in enumerate(published)}
+    events = {a.slug: tuple(published[i] for i in same[n])
+              for n, a in enumerate(published) if same[n]}
+    return build_site_model(published, tags, site_pages, config, by_slug, events,
+                            related.co_occurring_tags(published))
 
 
 def _tag_infos(taxonomy: Taxonomy) -> dict[str, TagInfo]:
     return {slug: TagInfo(slug, t.name, t.en, t.kind) for slug, t in taxonomy.tags.items()}
 
 
-def _warnings(articles: Iterable[Article]) -> list[Problem]:
-    return [Problem(a.rel_path, Severity.WARNING, w) for a in articles for w in a.warnings]
-
-
 def _problem_order(problem: Problem) -> tuple[str, int, str]:
     return problem.source_path, problem.line or 0, problem.reason
 
 
-def render_files(site, config: Config, project: Path) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
-    """Every output file as bytes, keyed by its path in the output folder."""
-    renderer = Renderer(config, project / "templates", site)
-    files = {path: text.encode("utf-8") for path, text in renderer.all_pages()}
-    files.update(static_files(project / "static"))
-    return files
+# -- render --------------------------------------------------------------------
+def render_stage(renderer: Renderer, output: Path, cache: BuildCache,
+                 fresh_bodies: dict[str, str], settings: ParseSettings, clean: bool,
+                 progress: Progress | None) -> tuple[dict[str, Content], dict[str, str], int]:
+    """Render the pages whose key changed; keep the rest as they are live."""
+    live = None if clean else live_folder(output)
+    manifest = load_manifest(live)
+    previous = manifest.files if manifest else {}
+    files: dict[str, Content] = {}
+    keys: dict[str, str] = {}
+    pending: list[PageJob] = []
+    for job in renderer.jobs():
+        key = renderer.page_key(job)
+        keys[job.path] = key
+        entry = previous.get(job.path)
+        if entry is not None and entry.key == key and intact(live, job.path, entry):
+            files[job.path] = KEEP
+        else:
+            pending.append(job)
+    for start in range(0, len(pending), BODY_BATCH):
+        batch = pending[start:start + BODY_BATCH]
+        bodies = _bodies_for(batch, cache, fresh_bodies, settings)
+        for job in batch:
+            files[job.path] = renderer.render(job, bodies).encode("utf-8")
+        if progress:
+            progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
+    return files, keys, len(pending)
+
+
+def _bodies_for(jobs: Sequence[PageJob], cache: BuildCache, fresh: dict[str, str],
+                settings: ParseSettings) -> dict[str, str]:
+    """digest → body HTML for the articles these pages show."""
+    wanted = {a.digest for job in jobs for a in job.bodies}
+    bodies = {d: fresh[d] for d in wanted if d in fresh}
+    missing = {cache_key(d, settings): d for d in wanted - set(bodies)}
+    for key, body in cache.bodies(missing):
+        if body is not None:
+            bodies[missing[key]] = body
+    lost = wanted - set(bodies)
+    if lost:
+        raise RuntimeError(f"body of {len(lost)} article(s) missing from the cache; "
+                           "run the build again with --clean")
+    return bodies

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from generator.pipeline import Progress as ProgressCallback
 from generator.report import BuildReport
 
-_STAGES = {"parse": "读取文章"}
+_STAGES = {"parse": "读取文章", "render": "生成页面"}
 
 
 @contextmanager
@@ -38,11 +38,14 @@ def console_progress(enabled: bool = True) -> Iterator[ProgressCallback | None]:
 
 def print_summary(report: BuildReport, verbose: bool = True) -> None:
     written = report.written
-    print(f"{len(report.articles)} articles from {report.files_seen} files; "
-          f"pages written {len(written.written)}, unchanged {len(written.unchanged)}, "
+    print(f"{len(report.articles)} articles from {report.files_seen} files "
+          f"({report.parsed} parsed, {report.cached} from cache); "
+          f"pages rendered {report.rendered}, written {len(written.written)}, unchanged {len(written.unchanged)}, "
           f"deleted {len(written.deleted)}; {len(report.errors)} errors, "
           f"{len(report.warnings)} warnings, {len(report.out_of_scope)} out of scope, "
           f"{len(report.duplicates)} duplicates")
+    if report.cache_note:
+        print(f"  note: the cache was rebuilt: it {report.cache_note}", file=sys.stderr)
     if not verbose:
         return
     for problem in report.problems:

@@ -1,18 +1,26 @@
-"""Pages from the collected site: one Jinja environment, one context builder
-per page kind. Every builder returns (site path, text); nothing is written here.
+"""Pages from the collected site: one Jinja environment, one job per page.
+
+Each page is described by a PageJob (output path, template, context). Its
+render key is a hash of everything the page shows — article fingerprints,
+neighbours, pagination, templates, settings — so an incremental build can
+skip rendering a page whose key did not change since the live build.
+Nothing is written here.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import pickle
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from generator import urls
+from generator import __version__, urls
 from generator.collect import Month, by_month, local, pages
 from generator.config import Config
 from generator.models import Article, Outlet, Page
@@ -40,8 +48,10 @@ class SiteModel:
     tag_articles: Mapping[str, tuple[Article, ...]]  # chronological per tag
     outlet_articles: Mapping[str, tuple[Article, ...]]
     outlets: Mapping[str, Outlet]
+    related: Mapping[str, tuple[Article, ...]] = field(default_factory=dict)  # by slug
+    same_event: Mapping[str, tuple[Article, ...]] = field(default_factory=dict)
+    related_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     pages: tuple[Page, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,8 +63,20 @@ class Pagination:
     last: str
 
 
+@dataclass(frozen=True)
+class PageJob:
+    path: str  # file path in the output folder
+    template: str | None  # None: `text` is the content
+    context: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""
+    bodies: tuple[Article, ...] = ()  # articles whose body HTML the page needs
+
+
 def build_site_model(articles: Sequence[Article], tags: Mapping[str, TagInfo],
-                     site_pages: Sequence[Page], config: Config) -> SiteModel:
+                     site_pages: Sequence[Page], config: Config,
+                     related: Mapping[str, tuple[Article, ...]] | None = None,
+                     same_event: Mapping[str, tuple[Article, ...]] | None = None,
+                     related_tags: Mapping[str, tuple[str, ...]] | None = None) -> SiteModel:
     """Group chronological articles by month, tag and outlet."""
     tag_lists: dict[str, list[Article]] = defaultdict(list)
     outlet_lists: dict[str, list[Article]] = defaultdict(list)
@@ -71,6 +93,9 @@ def build_site_model(articles: Sequence[Article], tags: Mapping[str, TagInfo],
         tag_articles={k: tuple(v) for k, v in sorted(tag_lists.items())},
         outlet_articles={k: tuple(v) for k, v in sorted(outlet_lists.items())},
         outlets=dict(sorted(outlet_by_key.items())),
+        related=related or {},
+        same_event=same_event or {},
+        related_tags=related_tags or {},
         pages=tuple(site_pages),
     )
 
@@ -79,6 +104,7 @@ class Renderer:
     def __init__(self, config: Config, template_dir: Path, site: SiteModel) -> None:
         self.config = config
         self.site = site
+        self.template_dir = template_dir
         self.link = urls.Urls(config.base_url)
         self.env = Environment(
             loader=FileSystemLoader(str(template_dir)),
@@ -89,6 +115,8 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.globals.update(self._helpers())
+        self._fingerprints: dict[int, str] = {}
+        self._base_key = self._compute_base_key()
 
     # -- helpers available to every template ---------------------------------
     def _helpers(self) -> dict[str, Any]:
@@ -112,13 +140,60 @@ class Renderer:
             "nav_pages": [{"title": p.title, "path": f"{p.slug}/"} for p in self.site.pages],
         }
 
-    def _page(self, template: str, path: str, **context: Any) -> tuple[str, str]:
-        html = self.env.get_template(template).render(page_path=path, **context)
-        return urls.output_file(path), html
+    # -- keys and rendering -------------------------------------------------
+    def _compute_base_key(self) -> str:
+        """Templates, settings, generator version and tag names: a change to any
+        of them may change every page."""
+        digest = hashlib.sha256(__version__.encode())
+        for path in sorted(self.template_dir.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(self.template_dir).as_posix().encode())
+                digest.update(path.read_bytes())
+        digest.update(repr(self.config).encode())
+        digest.update(repr(sorted(self.site.tags.items())).encode())
+        digest.update(repr([(p.slug, p.title) for p in self.site.pages]).encode())
+        return digest.hexdigest()
+
+    def page_key(self, job: PageJob) -> str:
+        """A hash of everything the page shows."""
+        frozen = (job.path, job.template, job.text, self._freeze(dict(job.context)))
+        return hashlib.sha256((self._base_key + repr(frozen)).encode()).hexdigest()[:32]
+
+    def fingerprint(self, article: Article) -> str:
+        found = self._fingerprints.get(id(article))
+        if found is None:
+            found = hashlib.sha1(pickle.dumps(article, protocol=5)).hexdigest()
+            self._fingerprints[id(article)] = found
+        return found
+
+    def _freeze(self, value: Any) -> Any:
+        if isinstance(value, Article):
+            return self.fingerprint(value)
+        if isinstance(value, (str, int, float, bool, type(None), datetime, date)):
+            return value
+        if isinstance(value, Mapping):
+            return tuple((k, self._freeze(v)) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return tuple(self._freeze(v) for v in value)
+        if dataclasses.is_dataclass(value):
+            return (type(value).__name__,) + tuple(
+                self._freeze(getattr(value, f.name)) for f in dataclasses.fields(value))
+        raise TypeError(f"cannot fingerprint {type(value).__name__} in a page context")
+
+    def render(self, job: PageJob, bodies: Mapping[str, str] | None = None) -> str:
+        """The page's text; `bodies` maps article digest → sanitised body HTML."""
+        if job.template is None:
+            return job.text
+        return self.env.get_template(job.template).render(
+            page_path=_site_path(job.path), bodies=bodies or {}, **job.context)
+
+    def _page(self, template: str, site_path: str, bodies: tuple[Article, ...] = (),
+              **context: Any) -> PageJob:
+        return PageJob(urls.output_file(site_path), template, context, bodies=bodies)
 
     # -- page kinds ----------------------------------------------------------
-    def all_pages(self) -> Iterator[tuple[str, str]]:
-        """Every file of the site except static assets, in a stable order."""
+    def jobs(self) -> Iterator[PageJob]:
+        """Every page of the site except static assets, in a stable order."""
         yield from self.timeline_pages()
         yield from self.article_pages()
         yield from self.month_pages()
@@ -130,11 +205,12 @@ class Renderer:
         yield self.feed()
         yield self._page("404.html", "404.html")
         yield self.sitemap()
-        yield "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.link.absolute('sitemap.xml')}\n"
-        yield ".nojekyll", ""
+        yield PageJob("robots.txt", None, text=f"User-agent: *\nAllow: /\nSitemap: "
+                      f"{self.link.absolute('sitemap.xml')}\n")
+        yield PageJob(".nojekyll", None)
 
     def _paginated(self, template: str, first: str, items: Sequence[Article],
-                   **context: Any) -> Iterator[tuple[str, str]]:
+                   **context: Any) -> Iterator[PageJob]:
         chunks = pages(items, self.config.page_size)
         last = urls.paginated(first, len(chunks))
         for number, chunk in enumerate(chunks, start=1):
@@ -147,27 +223,31 @@ class Renderer:
                              months=by_month(chunk, self.config.zone), total=len(items),
                              latest_path=last, **context)
 
-    def timeline_pages(self) -> Iterator[tuple[str, str]]:
+    def timeline_pages(self) -> Iterator[PageJob]:
         yield from self._paginated("timeline.html", "", self.site.articles)
 
-    def article_pages(self) -> Iterator[tuple[str, str]]:
+    def article_pages(self) -> Iterator[PageJob]:
         articles = self.site.articles
         for index, article in enumerate(articles):
             yield self.article_page(article, articles[index - 1] if index else None,
                                     articles[index + 1] if index + 1 < len(articles) else None)
 
     def article_page(self, article: Article, prev: Article | None,
-                     next_: Article | None) -> tuple[str, str]:
+                     next_: Article | None) -> PageJob:
         when = local(article.published, self.config.zone)
-        return self._page("article.html", urls.article(article.slug), a=article, prev=prev,
-                          next=next_, local_year=when.year, local_month=when.month)
+        return self._page("article.html", urls.article(article.slug), bodies=(article,),
+                          a=article, prev=prev, next=next_, local_year=when.year,
+                          local_month=when.month,
+                          related=self.site.related.get(article.slug, ()),
+                          same_event=self.site.same_event.get(article.slug, ()))
 
-    def month_pages(self) -> Iterator[tuple[str, str]]:
+    def month_pages(self) -> Iterator[PageJob]:
         months = self.site.months
         for index, month in enumerate(months):
             yield self._page("month.html", urls.month(month.year, month.month), month=month,
-                             prev_month=months[index - 1] if index else None,
-                             next_month=months[index + 1] if index + 1 < len(months) else None)
+                             prev_month=_month_ref(months[index - 1]) if index else None,
+                             next_month=_month_ref(months[index + 1])
+                             if index + 1 < len(months) else None)
 
     def _years(self) -> list[dict[str, Any]]:
         grouped: dict[int, list[Month]] = defaultdict(list)
@@ -176,30 +256,40 @@ class Renderer:
         return [{"year": y, "months": ms, "total": sum(len(m.articles) for m in ms)}
                 for y, ms in sorted(grouped.items())]
 
-    def year_pages(self) -> Iterator[tuple[str, str]]:
+    def year_pages(self) -> Iterator[PageJob]:
         years = self._years()
         for index, entry in enumerate(years):
+            months = [Month(m.year, m.month, m.articles[:5]) for m in entry["months"]]
+            counts = {m.month: len(m.articles) for m in entry["months"]}
             yield self._page("year.html", urls.year(entry["year"]), year=entry["year"],
-                             months=entry["months"], total=entry["total"],
+                             months=months, counts=counts, total=entry["total"],
                              prev_year=years[index - 1]["year"] if index else None,
                              next_year=years[index + 1]["year"] if index + 1 < len(years)
                              else None)
 
-    def archive_page(self) -> tuple[str, str]:
-        return self._page("archive.html", "archive/", years=self._years())
+    def archive_page(self) -> PageJob:
+        years = [{"year": y["year"], "total": y["total"],
+                  "months": [(m.month, len(m.articles)) for m in y["months"]]}
+                 for y in self._years()]
+        return self._page("archive.html", "archive/", years=years)
 
-    def tag_pages(self) -> Iterator[tuple[str, str]]:
+    def tag_pages(self) -> Iterator[PageJob]:
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for slug, items in self.site.tag_articles.items():
             info = self.site.tags.get(slug, TagInfo(slug, slug))
             groups[info.kind].append({"slug": slug, "name": info.name, "count": len(items)})
-            yield from self._paginated("tag.html", urls.tag(slug), items, tag=info)
+            month_counts = [(m.year, m.month, len(m.articles))
+                            for m in by_month(items, self.config.zone)]
+            related = [self.site.tags[t] for t in self.site.related_tags.get(slug, ())
+                       if t in self.site.tags]
+            yield from self._paginated("tag.html", urls.tag(slug), items, tag=info,
+                                       month_counts=month_counts, related_tags=related)
         ordered = [{"label": KIND_LABELS.get(kind, kind),
                     "tags": sorted(groups[kind], key=lambda t: (-t["count"], t["slug"]))}
                    for kind in KIND_LABELS if kind in groups]
         yield self._page("tags.html", "tags/", groups=ordered)
 
-    def outlet_pages(self) -> Iterator[tuple[str, str]]:
+    def outlet_pages(self) -> Iterator[PageJob]:
         listing = []
         for key, items in self.site.outlet_articles.items():
             outlet = self.site.outlets[key]
@@ -207,25 +297,40 @@ class Renderer:
             yield from self._paginated("outlet.html", urls.outlet(key), items, outlet=outlet)
         yield self._page("outlets.html", "outlets/", outlets=listing)
 
-    def authored_pages(self) -> Iterator[tuple[str, str]]:
+    def authored_pages(self) -> Iterator[PageJob]:
         for page in self.site.pages:
             yield self._page("page.html", f"{page.slug}/", page=page)
 
-    def feed(self) -> tuple[str, str]:
-        entries = list(reversed(self.site.articles[-self.config.feed_size:]))
+    def feed(self) -> PageJob:
+        entries = tuple(reversed(self.site.articles[-self.config.feed_size:]))
         updated = entries[0].published if entries else datetime(2022, 1, 1, tzinfo=timezone.utc)
-        return self._page("feed.xml", "feed.xml", entries=entries, feed_path="feed.xml",
-                          feed_page="", feed_title=self.config.title,
+        return self._page("feed.xml", "feed.xml", bodies=entries, entries=entries,
+                          feed_path="feed.xml", feed_page="", feed_title=self.config.title,
                           updated=updated.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
-    def sitemap(self) -> tuple[str, str]:
-        entries = [{"path": "", "lastmod": None}]
-        entries += [{"path": urls.article(a.slug),
-                     "lastmod": a.published.strftime("%Y-%m-%d")} for a in self.site.articles]
-        entries += [{"path": urls.month(m.year, m.month), "lastmod": None}
-                    for m in self.site.months]
-        entries += [{"path": urls.tag(slug), "lastmod": None} for slug in self.site.tag_articles]
+    def sitemap(self) -> PageJob:
+        entries = [("", None)]
+        entries += [(urls.article(a.slug), a.published.strftime("%Y-%m-%d"))
+                    for a in self.site.articles]
+        entries += [(urls.month(m.year, m.month), None) for m in self.site.months]
+        entries += [(urls.tag(slug), None) for slug in self.site.tag_articles]
         return self._page("sitemap.xml", "sitemap.xml", entries=entries)
+
+
+@dataclass(frozen=True)
+class MonthRef:
+    year: int
+    month: int
+
+
+def _month_ref(month: Month) -> MonthRef:
+    # A neighbour month is shown by name only; its articles must not enter the key.
+    return MonthRef(month.year, month.month)
+
+
+def _site_path(output_path: str) -> str:
+    return output_path[: -len("index.html")] if output_path.endswith("index.html") \
+        else output_path
 
 
 def _day(dt: datetime) -> str:

@@ -24,6 +24,10 @@ class BuildReport:
     files_seen: int
     content: Path
     output: Path
+    parsed: int = 0  # files read and parsed in this build
+    cached: int = 0  # files whose parse came from the cache
+    rendered: int = 0  # pages rendered (the rest were unchanged and skipped)
+    cache_note: str | None = None  # why the cache was thrown away, if it was
 
     @property
     def errors(self) -> list[Problem]:
@@ -45,6 +49,9 @@ class BuildReport:
                             "reason": d.reason} for d in self.duplicates],
             "counts": {
                 "files": self.files_seen,
+                "parsed": self.parsed,
+                "cached": self.cached,
+                "rendered": self.rendered,
                 "articles": len(self.articles),
                 "errors": len(self.errors),
                 "warnings": len(self.warnings),

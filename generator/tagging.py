@@ -71,6 +71,7 @@ __all__ = [
     "TaxonomyError",
     "build_taxonomy",
     "load_taxonomy",
+    "parse_taxonomy",
     "normalise",
 ]
 
@@ -493,7 +494,12 @@ def load_taxonomy(path: Path) -> tuple[Taxonomy, list[TaxonomyError]]:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return Taxonomy((), TaggingRules()), [TaxonomyError(f"cannot read {path}: {exc}")]
+    return parse_taxonomy(text)
 
+
+def parse_taxonomy(text: str) -> tuple[Taxonomy, list[TaxonomyError]]:
+    """Like :func:`load_taxonomy`, from the file's text (worker processes get
+    the text, not the path, so every process tags with the same taxonomy)."""
     root, data, errors = _compose(text)
     if errors:
         return Taxonomy((), TaggingRules()), errors

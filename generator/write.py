@@ -1,35 +1,49 @@
-"""Writing the site: only changed bytes, only our own files, all at once.
+"""Writing the site: only changed bytes, only our own files, switched atomically.
 
-The new site is assembled in a sibling staging folder: files whose bytes
-did not change are hard-linked from the current output (so their mtime and
-inode stay), changed files are written fresh, and then the staging folder
-and the output folder trade places in one atomic rename (renameat2 with
-RENAME_EXCHANGE). A build killed at any moment leaves either the previous
-site or the new one; the next build removes any leftover staging folder.
+The output path is a symbolic link to one of two generation folders beside
+it (`.public.gens/a` and `.public.gens/b`). A build brings the folder that is
+*not* live up to date — hard-linking pages whose bytes did not change from
+the live folder (so their inode and mtime stay) and writing changed pages
+fresh — and then repoints the link in one atomic rename. Readers of the
+output therefore see the previous site or the new one, never a mix, and a
+build killed at any moment leaves the previous site live; the next build
+notices the half-updated spare folder (it has no manifest yet) and redoes it.
+The cost is proportional to the pages that changed, not to the site's size.
 
-A manifest in the output records every file the generator wrote (digest,
-size, mtime). Files not in it belong to the user and are carried over
-untouched; files in it that the new build no longer produces are deleted.
+Each generation holds a manifest of the files the generator wrote (digest,
+size, mtime). Files not in it belong to the user and are carried over to
+the next generation untouched; files in it that the new build no longer
+produces are deleted.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import hashlib
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Mapping
+from typing import Iterable, Mapping
 
 MANIFEST = ".timeline-manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+GENERATIONS = ("a", "b")
 
 
 class OutputError(Exception):
     pass
+
+
+class _Keep:
+    """Marker: this page did not change since the live build; keep its file."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+Content = bytes | _Keep
 
 
 @dataclass(frozen=True)
@@ -40,10 +54,28 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
-class _Entry:
+class Entry:
     digest: str
     size: int
     mtime_ns: int
+    key: str = ""  # what the page was rendered from (see render.page_key)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    generation: int
+    files: Mapping[str, Entry]  # written by the generator
+    carried: tuple[str, ...] = ()  # the user's files copied from the previous generation
+
+
+@dataclass(frozen=True)
+class Staging:
+    """A spare generation brought up to date, waiting to go live."""
+
+    output: Path
+    folder: Path
+    manifest: Manifest
+    result: WriteResult
 
 
 def check_output_dir(output: Path, protected: Mapping[str, Path]) -> None:
@@ -56,138 +88,288 @@ def check_output_dir(output: Path, protected: Mapping[str, Path]) -> None:
                               "choose a separate folder such as public/")
 
 
-def write_site(output: Path, files: Mapping[str, bytes]) -> WriteResult:
-    """Make `output` hold exactly `files` (plus the user's own files)."""
+def gens_dir(output: Path) -> Path:
+    return output.parent / f".{output.name}.gens"
+
+
+def live_folder(output: Path) -> Path | None:
+    """The generation folder the output link points at (after recovery)."""
+    recover(output)
+    return output.resolve() if output.exists() else None
+
+
+def live_manifest(output: Path) -> Manifest | None:
+    folder = live_folder(output)
+    return load_manifest(folder) if folder else None
+
+
+def write_site(output: Path, files: Mapping[str, Content],
+               extra_dirs: Iterable[str] = (), keys: Mapping[str, str] | None = None
+               ) -> WriteResult:
+    """Make the output hold exactly `files` (plus the user's own files)."""
+    staging = stage(output, files, keys)
+    if staging is None:
+        return WriteResult((), tuple(sorted(files)), ())
+    return commit(staging, extra_dirs)
+
+
+def stage(output: Path, files: Mapping[str, Content],
+          keys: Mapping[str, str] | None = None) -> Staging | None:
+    """Bring the spare generation up to date; None when nothing would change.
+
+    `keys` are the pages' render keys, recorded so the next build can tell
+    which pages it need not render at all."""
+    keys = keys or {}
     for rel in files:
         _check_relative(rel)
     output = output.absolute()
-    recover(output)
-    previous = load_manifest(output)
-    digests = {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
-    unchanged = sorted(rel for rel, digest in digests.items()
-                       if _is_unchanged(output, rel, digest, previous.get(rel)))
+    live = live_folder(output)
+    current = load_manifest(live) if live else None
+    previous = current.files if current else {}
+    digests = {rel: data if isinstance(data, _Keep) else hashlib.sha256(data).hexdigest()
+               for rel, data in files.items()}
+    unchanged = sorted(rel for rel, d in digests.items()
+                       if isinstance(d, _Keep) or _same(live, rel, d, previous.get(rel)))
+    missing = [rel for rel in unchanged if rel not in previous]
+    if missing:
+        raise OutputError(f"page {missing[0]} was marked unchanged but the live site lacks it")
     changed = sorted(set(files) - set(unchanged))
     deleted = sorted(set(previous) - set(files))
-    if not changed and not deleted and (output / MANIFEST).exists():
-        return WriteResult((), tuple(unchanged), ())
-    staging = _sibling(output, "staging")
-    _assemble(output, staging, files, changed, set(deleted) | set(changed))
-    manifest = {rel: _stat_entry(staging / rel, digests[rel]) for rel in files}
-    _write_manifest(staging, manifest)
-    _swap_into_place(staging, output)
-    return WriteResult(tuple(changed), tuple(unchanged), tuple(deleted))
+    rekeyed = [rel for rel in unchanged if previous[rel].key != keys.get(rel, "")]
+    if current is not None and not changed and not deleted and not rekeyed:
+        return None
+    spare = _spare_folder(output, live)
+    spare_manifest = load_manifest(spare)
+    _invalidate(spare)
+    if spare_manifest is None:
+        _reset(spare)
+    kept = _sync(spare, spare_manifest, live, previous, files, unchanged, changed)
+    kept = {rel: Entry(e.digest, e.size, e.mtime_ns, keys.get(rel, "")) for rel, e in kept.items()}
+    carried = _carry_user_files(spare, spare_manifest, live, current, set(files))
+    generation = (current.generation if current else 0) + 1
+    manifest = Manifest(generation, {**kept}, carried)
+    return Staging(output, spare, manifest, WriteResult(tuple(changed), tuple(unchanged),
+                                                       tuple(deleted)))
+
+
+def commit(staging: Staging, extra_dirs: Iterable[str] = ()) -> WriteResult:
+    """Record the spare generation's manifest and make it live atomically.
+
+    `extra_dirs` are folders another tool wrote into the spare generation
+    (the search index); their files are recorded as the generator's own."""
+    files = dict(staging.manifest.files)
+    written = list(staging.result.written)
+    for folder in extra_dirs:
+        for path in _walk(staging.folder / folder):
+            rel = path.relative_to(staging.folder).as_posix()
+            files[rel] = _entry(path, _digest(path))
+            written.append(rel)
+    manifest = Manifest(staging.manifest.generation, files, staging.manifest.carried)
+    _save_manifest(staging.folder, manifest)
+    _point(staging.output, staging.folder)
+    return WriteResult(tuple(sorted(set(written))), staging.result.unchanged,
+                       staging.result.deleted)
 
 
 def recover(output: Path) -> None:
-    """Finish or undo whatever a killed build left next to the output folder."""
-    old = _sibling(output, "old")
-    if not output.exists() and old.exists():
-        os.rename(old, output)  # killed between the two fallback renames
-    for leftover in (_sibling(output, "staging"), old):
-        if leftover.exists():
-            shutil.rmtree(leftover)
+    """After a killed build: make sure the output link exists and points at a
+    complete generation (one with a manifest), the newest if there are two."""
+    if output.is_symlink() and output.exists():
+        return
+    if output.exists() and not output.is_symlink():
+        _adopt_real_folder(output)
+        return
+    complete = [(m.generation, folder) for folder in _generation_folders(output)
+                if (m := load_manifest(folder)) is not None]
+    if complete:
+        _point(output, max(complete)[1])
 
 
-def load_manifest(output: Path) -> dict[str, _Entry]:
-    """The files the generator wrote last time; empty if missing or unreadable
-    (then nothing is deleted, because nothing is known to be ours)."""
+def load_manifest(folder: Path | None) -> Manifest | None:
+    """The generation's manifest; None if missing or unreadable (an incomplete
+    generation, or a folder the generator did not write)."""
+    if folder is None:
+        return None
     try:
-        raw = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+        raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         if raw.get("version") != MANIFEST_VERSION:
-            return {}
-        return {rel: _Entry(*values) for rel, values in raw["files"].items()
-                if _is_safe_relative(rel)}
+            return None
+        files = {rel: Entry(*values) for rel, values in raw["files"].items()
+                 if _is_safe_relative(rel)}
+        carried = tuple(r for r in raw.get("carried", []) if _is_safe_relative(r))
+        return Manifest(int(raw["generation"]), files, carried)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
+        return None
 
 
-def _is_unchanged(output: Path, rel: str, digest: str, entry: _Entry | None) -> bool:
-    if entry is None or entry.digest != digest:
+# -- generation folders ------------------------------------------------------
+def _generation_folders(output: Path) -> list[Path]:
+    return [gens_dir(output) / name for name in GENERATIONS if (gens_dir(output) / name).is_dir()]
+
+
+def _spare_folder(output: Path, live: Path | None) -> Path:
+    for name in GENERATIONS:
+        folder = gens_dir(output) / name
+        if live is None or folder.resolve() != live:
+            return folder
+    raise OutputError(f"cannot find a spare generation folder for {output}")
+
+
+def _adopt_real_folder(output: Path) -> None:
+    """An output that is a plain folder (first build, or made by hand) becomes
+    generation 'a'; everything in it is kept as the user's files."""
+    target = gens_dir(output) / "a"
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(output, target)
+    _point(output, target)
+
+
+def _point(output: Path, folder: Path) -> None:
+    """Atomically make `output` a symlink to `folder` (relative, so the pair can move)."""
+    link = output.parent / f".{output.name}.link-tmp"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    os.symlink(os.path.relpath(folder, output.parent), link)
+    os.replace(link, output)
+    _fsync_dir(output.parent)
+
+
+def _invalidate(folder: Path) -> None:
+    """Remove the spare's manifest first: if we are killed while it is being
+    changed, the next build knows not to trust it."""
+    (folder / MANIFEST).unlink(missing_ok=True)
+    _fsync_dir(folder) if folder.exists() else None
+
+
+def _reset(folder: Path) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+# -- bringing the spare up to date ------------------------------------------
+def _sync(spare: Path, spare_manifest: Manifest | None, live: Path | None,
+          previous: Mapping[str, Entry], files: Mapping[str, Content], unchanged: list[str],
+          changed: list[str]) -> dict[str, Entry]:
+    """Make the spare's own files equal the new site; return their entries."""
+    entries: dict[str, Entry] = {}
+    old = spare_manifest.files if spare_manifest else {}
+    for rel in sorted(set(old) - set(files)):
+        _remove(spare, rel)
+    for rel in unchanged:
+        assert live is not None  # unchanged pages exist only when a site is live
+        _share(live / rel, spare / rel)
+        entries[rel] = previous[rel]
+    for rel in changed:
+        data = files[rel]
+        assert isinstance(data, bytes)
+        target = spare / rel
+        _replace_with_bytes(target, data)
+        entries[rel] = _entry(target, hashlib.sha256(data).hexdigest())
+    return entries
+
+
+def _carry_user_files(spare: Path, spare_manifest: Manifest | None, live: Path | None,
+                      current: Manifest | None, ours: set[str]) -> tuple[str, ...]:
+    """Copy the user's own files from the live generation (as hard links)."""
+    if live is None:
+        return ()
+    known = set(current.files) if current else set()
+    user = [rel for rel in (p.relative_to(live).as_posix() for p in _walk(live))
+            if rel != MANIFEST and rel not in known and rel not in ours]
+    stale = set(spare_manifest.carried if spare_manifest else ()) - set(user)
+    for rel in sorted(stale):
+        _remove(spare, rel)
+    for rel in user:
+        _share(live / rel, spare / rel)
+    return tuple(sorted(user))
+
+
+def _remove(root: Path, rel: str) -> None:
+    """Delete a file and the folders it leaves empty (up to, not including, root)."""
+    path = root / rel
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    while parent != root:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def _share(source: Path, target: Path) -> None:
+    """Make `target` the same file as `source` (a hard link) unless it already is."""
+    try:
+        if os.path.samefile(source, target):
+            return
+    except OSError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + ".timeline-tmp")
+    temp.unlink(missing_ok=True)
+    try:
+        os.link(source, temp)
+    except OSError:
+        shutil.copy2(source, temp)  # file systems without hard links
+    os.replace(temp, target)
+
+
+def _replace_with_bytes(target: Path, data: bytes) -> None:
+    # Never write through an existing file: it may be a hard link into the live site.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + ".timeline-tmp")
+    with open(temp, "wb") as handle:
+        handle.write(data)
+    os.replace(temp, target)
+
+
+def intact(live: Path | None, rel: str, entry: Entry) -> bool:
+    """The live file is still the one the manifest describes."""
+    return _same(live, rel, entry.digest, entry)
+
+
+def _same(live: Path | None, rel: str, digest: str, entry: Entry | None) -> bool:
+    if live is None or entry is None or entry.digest != digest:
         return False
     try:
-        stat = (output / rel).stat()
+        stat = (live / rel).stat()
     except OSError:
         return False
     # Size and mtime catch a hand-edited output file without reading it.
     return stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns
 
 
-def _assemble(output: Path, staging: Path, files: Mapping[str, bytes], changed: list[str],
-              not_carried: set[str]) -> None:
-    staging.mkdir(parents=True)
-    if output.exists():
-        for path in _walk_files(output):
-            rel = path.relative_to(output).as_posix()
-            if rel == MANIFEST or rel in not_carried:
-                continue
-            _link_or_copy(path, staging / rel)
-    for rel in changed:
-        target = staging / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as handle:
-            handle.write(files[rel])
+def _entry(path: Path, digest: str) -> Entry:
+    stat = path.stat()
+    return Entry(digest, stat.st_size, stat.st_mtime_ns)
 
 
-def _walk_files(root: Path) -> list[Path]:
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _save_manifest(folder: Path, manifest: Manifest) -> None:
+    body = {"version": MANIFEST_VERSION, "generation": manifest.generation,
+            "files": {rel: [e.digest, e.size, e.mtime_ns, e.key]
+                      for rel, e in sorted(manifest.files.items())},
+            "carried": list(manifest.carried)}
+    temp = folder / (MANIFEST + ".tmp")
+    temp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    encoding="utf-8")
+    os.replace(temp, folder / MANIFEST)
+    _fsync_dir(folder)
+
+
+def _walk(root: Path) -> list[Path]:
     found = []
     for folder, dirs, names in os.walk(root):
         dirs.sort()
-        found.extend(Path(folder) / name for name in sorted(names))
+        found.extend(Path(folder) / name for name in sorted(names)
+                     if not name.endswith(".timeline-tmp"))
     return found
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)  # file systems without hard links
-
-
-def _stat_entry(path: Path, digest: str) -> list[object]:
-    stat = path.stat()
-    return [digest, stat.st_size, stat.st_mtime_ns]
-
-
-def _write_manifest(staging: Path, manifest: Mapping[str, list[object]]) -> None:
-    body = {"version": MANIFEST_VERSION, "files": dict(sorted(manifest.items()))}
-    (staging / MANIFEST).write_text(json.dumps(body, ensure_ascii=False, indent=0),
-                                    encoding="utf-8")
-
-
-def _sibling(output: Path, role: str) -> Path:
-    return output.parent / f".{output.name}.{role}"
-
-
-def _swap_into_place(staging: Path, output: Path) -> None:
-    _fsync_dir(staging)
-    if not output.exists():
-        os.rename(staging, output)
-    elif _exchange(staging, output):
-        shutil.rmtree(staging)  # it now holds the previous site
-    else:
-        old = _sibling(output, "old")
-        os.rename(output, old)
-        os.rename(staging, output)
-        shutil.rmtree(old)
-    _fsync_dir(output.parent)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2). False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -206,7 +388,7 @@ def _fsync_dir(path: Path) -> None:
 def _is_safe_relative(rel: str) -> bool:
     pure = PurePosixPath(rel)
     return bool(rel) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in rel \
-        and "\x00" not in rel
+        and "\x00" not in rel and rel != MANIFEST
 
 
 def _check_relative(rel: str) -> None:

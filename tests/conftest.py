@@ -12,13 +12,14 @@ import pytest
 from generator.config import Config, load_config
 from generator.models import SourceFile
 from generator.normalize import NormalizeSettings
-from generator.parse import ParseOutcome, parse_bytes
+from generator.parse import ParseOutcome, ParseSettings, parse_bytes
 from generator.pipeline import BuildOptions, build
 from generator.report import BuildReport
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SETTINGS = NormalizeSettings("Asia/Shanghai", 120, 400)
+SETTINGS = ParseSettings(NormalizeSettings("Asia/Shanghai", 120, 400), (),
+                         (ROOT / "content" / "tags.yaml").read_text(encoding="utf-8"), 5_000_000)
 
 
 def parse_fixture(rel: str) -> ParseOutcome:
@@ -37,9 +38,10 @@ def build_site(tmp_path: Path) -> Callable[..., BuildReport]:
     """Build `content` (default: the project's articles) into tmp_path/public."""
     def run(content: Path | None = None, config: Config | None = None,
             output: Path | None = None) -> BuildReport:
+        from dataclasses import replace
+        config_used = replace(config or site_config(), cache_dir=tmp_path / ".cache")
         options = BuildOptions(content or ROOT / "content" / "articles",
-                               output or tmp_path / "public", ROOT,
-                               config or site_config(), workers=1)
+                               output or tmp_path / "public", ROOT, config_used, workers=1)
         return build(options)
     return run
 

@@ -12,7 +12,8 @@ def utc(*parts: int) -> datetime:
 
 
 def test_feed_markdown_fields_and_footer_removed() -> None:
-    article = parse_fixture("voa/feed_markdown_with_footer.txt").article
+    outcome = parse_fixture("voa/feed_markdown_with_footer.txt")
+    article = outcome.article
     assert article is not None
     assert article.title == "布林肯在联合国安理会谴责俄罗斯“假公投”"
     assert article.source_url == "https://www.voachinese.com/a/blinken-unsc-20220922/6759001.html"
@@ -23,9 +24,9 @@ def test_feed_markdown_fields_and_footer_removed() -> None:
                                   "00000000-0000-0000-0000-000000000001_w900.jpg")
     assert article.lead_caption == "美国国务卿布林肯在联合国安理会会议上发言。（2022年9月22日）"
     assert article.slug == "voa-6759001"
-    assert "feedx" not in article.body_html and "获取更多RSS" not in article.text
+    assert "feedx" not in outcome.body_html and "获取更多RSS" not in outcome.body_html
     # <br><br> inside a paragraph becomes two paragraphs.
-    assert article.body_html.count("<p>") == 3
+    assert outcome.body_html.count("<p>") == 3
     assert article.summary == ("美国国务卿布林肯星期四在联合国安理会说，俄罗斯在乌克兰被占领地区举行的所谓公投是一场骗局。"
                                "他说，安理会成员必须明确表示，不会接受俄罗斯吞并乌克兰领土。"
                                "俄罗斯外长拉夫罗夫在会上为俄罗斯的行动辩护。")
@@ -41,30 +42,33 @@ def test_feed_markdown_without_date_line_falls_back_to_archive_time_with_warning
 
 
 def test_jekyll_wrapper_date_is_fetch_time_and_date_line_wins() -> None:
-    article = parse_fixture("jekyll/jekyll_wrapped_feed_markdown.md").article
+    outcome = parse_fixture("jekyll/jekyll_wrapped_feed_markdown.md")
+    article = outcome.article
     assert article is not None
     assert article.title == "拜登与泽连斯基在白宫会晤"
     assert article.published == utc(2022, 12, 21, 23, 45)  # not 2022-12-22T03:10 from date:
     assert article.outlet.key == "voa"
     assert article.lead_caption == "拜登总统在白宫欢迎泽连斯基总统。"
     assert article.declared_tags == ()  # the wrapper's tag is just the outlet's name
-    assert article.body_html.startswith("<p>乌克兰总统泽连斯基星期三抵达华盛顿")
-    assert not article.body_html.endswith("</div>")
+    assert outcome.body_html.startswith("<p>乌克兰总统泽连斯基星期三抵达华盛顿")
+    assert not outcome.body_html.endswith("</div>")
 
 
 def test_jekyll_wrapper_other_outlet_with_day_month_year_line() -> None:
-    article = parse_fixture("jekyll/jekyll_wrapped_other_outlet_dmy_date.md").article
+    outcome = parse_fixture("jekyll/jekyll_wrapped_other_outlet_dmy_date.md")
+    article = outcome.article
     assert article is not None
     assert article.outlet.key == "rfi"
     # "06/03/2022 - 11:20" is Paris time (UTC+1 in March).
     assert article.published == utc(2022, 3, 6, 10, 20)
     assert article.lead_image == "https://s.rfi.fr/media/display/example/w:310/p:16x9/photo.jpeg"
-    assert "获取更多RSS" not in article.text
-    assert 'class="' not in article.body_html
+    assert "获取更多RSS" not in outcome.body_html
+    assert 'class="' not in outcome.body_html
 
 
 def test_hexo_with_blank_first_line() -> None:
-    article = parse_fixture("aljazeera/hexo_blank_first_line.md").article
+    outcome = parse_fixture("aljazeera/hexo_blank_first_line.md")
+    article = outcome.article
     assert article is not None
     assert article.title == '泽连斯基呼吁西方提供更多防空系统 俄方称"特别军事行动"将继续'
     assert article.outlet.key == "aljazeera"
@@ -73,20 +77,21 @@ def test_hexo_with_blank_first_line() -> None:
     assert article.source_url is None
     assert article.lead_image.endswith("/2022/10/lead.jpg?w=770&resize=770%2C433")
     # The lead image is not repeated in the body; the second image stays, lazy and private.
-    assert "lead.jpg" not in article.body_html
+    assert "lead.jpg" not in outcome.body_html
     assert ('<img alt="" decoding="async" loading="lazy" referrerpolicy="no-referrer" '
             'src="https://chinese.aljazeera.net/wp-content/uploads/2022/10/second.jpg">'
-            in article.body_html)
+            in outcome.body_html)
     assert article.declared_tags == ()  # Hexo categories are source categories
     assert article.slug.startswith("aljazeera-") and len(article.slug) == len("aljazeera-") + 12
 
 
 def test_authored_markdown_article() -> None:
-    article = parse_fixture("markdown/authored_markdown_article.md").article
+    outcome = parse_fixture("markdown/authored_markdown_article.md")
+    article = outcome.article
     assert article is not None
     assert article.published == utc(2022, 3, 29, 15, 0)
-    assert "<strong>伊斯坦布尔</strong>" in article.body_html
-    assert "<li>安全保障</li>" in article.body_html
+    assert "<strong>伊斯坦布尔</strong>" in outcome.body_html
+    assert "<li>安全保障</li>" in outcome.body_html
     assert article.declared_tags == ("和谈", "伊斯坦布尔", "不存在的标签")
     assert article.outlet.key == "other"
 
@@ -104,7 +109,8 @@ def test_crlf_line_endings_read_like_lf() -> None:
     from generator.models import SourceFile
     from generator.parse import parse_bytes
     data = (FIXTURES / "voa/feed_markdown_with_footer.txt").read_bytes().replace(b"\n", b"\r\n")
-    crlf = parse_bytes(SourceFile("crlf.txt", data, "x"), SETTINGS).article
-    lf = parse_fixture("voa/feed_markdown_with_footer.txt").article
-    assert crlf is not None and lf is not None
-    assert (crlf.title, crlf.published, crlf.body_html) == (lf.title, lf.published, lf.body_html)
+    crlf = parse_bytes(SourceFile("crlf.txt", data, "x"), SETTINGS)
+    lf = parse_fixture("voa/feed_markdown_with_footer.txt")
+    assert crlf.article is not None and lf.article is not None
+    assert (crlf.article.title, crlf.article.published, crlf.body_html) == \
+        (lf.article.title, lf.article.published, lf.body_html)

@@ -1,0 +1,132 @@
+"""Run one command and measure it: wall time and peak memory of its process tree.
+
+Wall time is taken around the child's whole life (start to reap) with
+`time.perf_counter`. Memory is the largest sum of RSS over the child and all
+its descendants, sampled with psutil every 20 ms from a side thread — our
+generator parses in worker processes, so the RSS of the parent alone would
+understate it. `os.wait4` also gives the kernel's ru_maxrss (largest single
+process, never summed), kept as a cross-check that sampling missed no spike.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import psutil
+
+SAMPLE_SECONDS = 0.02
+TAIL_CHARS = 2000  # how much of stdout/stderr a result keeps
+
+
+@dataclass(frozen=True)
+class Measurement:
+    command: tuple[str, ...]
+    wall_s: float
+    peak_rss_bytes: int  # process tree, sampled
+    max_single_rss_bytes: int  # kernel ru_maxrss of the largest process
+    returncode: int
+    timed_out: bool
+    stdout_tail: str
+    stderr_tail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+class _TreeSampler(threading.Thread):
+    """Polls the RSS of a process and its descendants until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, _tree_rss(root))
+            self._stop_event.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return self.peak
+
+
+def _tree_rss(root: psutil.Process) -> int:
+    total = 0
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:  # the root exited between two samples
+        return 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:  # a worker exited between listing and reading
+            continue
+    return total
+
+
+def run_measured(command: Sequence[str], *, cwd: Path, timeout_s: float,
+                 env: Mapping[str, str] | None = None) -> Measurement:
+    """Run `command` to completion (or kill its whole group at `timeout_s`)."""
+    out_path, err_path = _capture_files(cwd)
+    with open(out_path, "w+b") as out, open(err_path, "w+b") as err:
+        start = time.perf_counter()
+        # A new session makes the command a process group we can kill as a whole,
+        # workers included, without touching anything else.
+        process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err,
+                                   stdin=subprocess.DEVNULL, env=dict(env) if env else None,
+                                   start_new_session=True)
+        sampler = _TreeSampler(process.pid)
+        sampler.start()
+        fired = threading.Event()
+        killer = threading.Timer(timeout_s, _on_timeout, args=(process.pid, fired))
+        killer.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        killer.cancel()
+        timed_out = fired.is_set()
+        peak = sampler.stop()
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 above
+        _kill_group(process.pid)  # leftovers (daemonised helpers) must not outlive a run
+        return Measurement(tuple(command), wall, peak, usage.ru_maxrss * 1024,
+                           process.returncode, timed_out, _tail(out), _tail(err))
+
+
+def _capture_files(cwd: Path) -> tuple[Path, Path]:
+    # Files, not pipes: a chatty child can never block on a full pipe buffer.
+    folder = cwd / ".bench-logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "stdout.log", folder / "stderr.log"
+
+
+def _on_timeout(pid: int, fired: threading.Event) -> None:
+    fired.set()
+    _kill_group(pid)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(handle) -> str:  # type: ignore[no-untyped-def]
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - TAIL_CHARS * 4))
+    return handle.read().decode("utf-8", "replace")[-TAIL_CHARS:]

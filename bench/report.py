@@ -1,0 +1,197 @@
+"""Turning runs into results: medians, ratios against Hugo, JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+MB = 1024 * 1024
+
+# Row order and labels of the Markdown table.
+LABELS: dict[str, str] = {
+    "ours_cold": "ours: cold build (no output, no cache)",
+    "ours_noop": "ours: rebuild, nothing changed",
+    "ours_add1": "ours: rebuild after adding 1 article",
+    "ours_remove1": "ours: rebuild after removing it again",
+    "ours_search": "ours: cold build with search",
+    "hugo": "Hugo: build (fresh output)",
+    "pagefind": "Pagefind over Hugo's output",
+    "pelican": "Pelican: build (fresh output)",
+}
+
+
+@dataclass
+class RunRecord:
+    """One timed run of one scenario."""
+
+    rep: int
+    ok: bool
+    wall_s: float
+    peak_rss_bytes: int
+    max_single_rss_bytes: int
+    html_pages: int
+    returncode: int
+    timed_out: bool
+    report_counts: dict[str, int] | None = None  # ours only: the --report "counts"
+    error: str | None = None  # stderr tail (or our own check) when not ok
+
+
+@dataclass
+class Scenario:
+    name: str
+    command: list[str] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
+    note: str | None = None
+
+    def ok_runs(self) -> list[RunRecord]:
+        return [r for r in self.runs if r.ok]
+
+    def median_wall(self) -> float | None:
+        walls = [r.wall_s for r in self.ok_runs()]
+        return statistics.median(walls) if walls else None
+
+    def median_rss(self) -> float | None:
+        peaks = [r.peak_rss_bytes for r in self.ok_runs()]
+        return statistics.median(peaks) if peaks else None
+
+    def summary(self, hugo: "Scenario | None") -> dict[str, Any]:
+        last = self.ok_runs()[-1] if self.ok_runs() else None
+        return {
+            "label": LABELS.get(self.name, self.name),
+            "command": self.command,
+            "note": self.note,
+            "median_wall_s": _round(self.median_wall()),
+            "median_peak_rss_mb": _round(_mb(self.median_rss())),
+            "html_pages": last.html_pages if last else None,
+            "report_counts": last.report_counts if last else None,
+            "ratio_wall_vs_hugo": _ratio(self.median_wall(), hugo.median_wall() if hugo else None),
+            "ratio_rss_vs_hugo": _ratio(self.median_rss(), hugo.median_rss() if hugo else None),
+            "ok_runs": len(self.ok_runs()),
+            "runs": [asdict(r) for r in self.runs],
+        }
+
+
+def search_ratio(scenarios: Mapping[str, Scenario]) -> dict[str, Any] | None:
+    """ours-with-search / (Hugo + Pagefind over Hugo), when all three have numbers."""
+    ours = scenarios.get("ours_search") or scenarios.get("ours_cold")
+    hugo, pagefind = scenarios.get("hugo"), scenarios.get("pagefind")
+    if not (ours and hugo and pagefind):
+        return None
+    parts = (ours.median_wall(), hugo.median_wall(), pagefind.median_wall())
+    if any(p is None for p in parts):
+        return None
+    ours_s, hugo_s, pagefind_s = parts  # type: ignore[misc]
+    return {"ours_s": _round(ours_s), "hugo_plus_pagefind_s": _round(hugo_s + pagefind_s),
+            "ratio": _ratio(ours_s, hugo_s + pagefind_s), "ours_scenario": ours.name}
+
+
+def results_document(n: int, reps: int, machine: Mapping[str, Any], corpus: Mapping[str, Any],
+                     scenarios: Mapping[str, Scenario], started: str,
+                     problems: Mapping[str, Any] | None) -> dict[str, Any]:
+    hugo = scenarios.get("hugo")
+    return {
+        "started": started,
+        "n": n,
+        "reps": reps,
+        "machine": dict(machine),
+        "corpus": dict(corpus),
+        "scenarios": {name: s.summary(hugo) for name, s in scenarios.items()},
+        "search_ratio": search_ratio(scenarios),
+        "generator_problems": problems,
+    }
+
+
+def write_json(path: Path, document: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+# -- Markdown ---------------------------------------------------------------------------
+def machine_line(machine: Mapping[str, Any]) -> str:
+    ram = machine.get("ram_bytes") or 0
+    hugo = re.search(r"v\d+\.\d+\.\d+", str(machine.get("hugo", "")))
+    pagefind = f", Pagefind {machine['pagefind']}" if machine.get("pagefind") else ""
+    return (f"Machine: {machine.get('nproc')} CPUs ({machine.get('cpu_model')}), "
+            f"{ram / 1024 ** 3:.1f} GiB RAM, Python {machine.get('python')}, "
+            f"Hugo {hugo.group(0) if hugo else '?'}, Pelican {machine.get('pelican')}{pagefind}; "
+            f"generator sources {machine.get('generator_sources_sha256')}")
+
+
+def markdown(document: Mapping[str, Any]) -> str:
+    """The small table for one N."""
+    lines = [f"### N = {document['n']:,} articles ({document['reps']} reps, medians)", "",
+             machine_line(document["machine"]), "",
+             "| scenario | wall s (median) | runs s | peak RSS MB | .html | written / unchanged "
+             "| × Hugo time | × Hugo RSS |",
+             "|---|---:|---|---:|---:|---|---:|---:|"]
+    for name, s in document["scenarios"].items():
+        lines.append(_row(name, s))
+    ratio = document.get("search_ratio")
+    if ratio:
+        lines += ["", f"Search: ours-with-search ({ratio['ours_scenario']}) "
+                      f"{ratio['ours_s']} s / (Hugo + Pagefind) {ratio['hugo_plus_pagefind_s']} s"
+                      f" = **{ratio['ratio']}×**"]
+    notes = [f"- {s['label']}: {s['note']}" for s in document["scenarios"].values() if s["note"]]
+    problems = document.get("generator_problems")
+    if problems and (problems.get("errors") or problems.get("failures")):
+        notes.append(f"- generator problems on this corpus: {_problem_text(problems)}")
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def _row(name: str, s: Mapping[str, Any]) -> str:
+    runs = ", ".join(f"{r['wall_s']:.2f}" if r["ok"] else ("timeout" if r["timed_out"]
+                                                          else "FAILED") for r in s["runs"])
+    counts = s.get("report_counts")
+    written = f"{counts.get('written')} / {counts.get('unchanged')}" if counts else ""
+    return (f"| {s['label']} | {_fmt(s['median_wall_s'])} | {runs} | "
+            f"{_fmt(s['median_peak_rss_mb'], 0)} | {_fmt(s['html_pages'], 0)} | {written} | "
+            f"{_fmt(s['ratio_wall_vs_hugo'])} | {_fmt(s['ratio_rss_vs_hugo'])} |")
+
+
+def _problem_text(problems: Mapping[str, Any]) -> str:
+    parts = []
+    if problems.get("failures"):
+        first = problems["failures"][0]
+        parts.append(f"{len(problems['failures'])} failed run(s), first: "
+                     f"{first.split(':', 1)[0]}: {_last_line(first)!r}")
+    if problems.get("errors"):
+        parts.append(f"{problems['errors']} file error(s), e.g. {problems.get('sample')}")
+    return "; ".join(parts)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
+
+
+def combined_markdown(documents: Iterable[Mapping[str, Any]], command: str) -> str:
+    docs = list(documents)
+    head = ["# Benchmark: ours vs Hugo vs Pelican", "",
+            f"Run {docs[0]['started'] if docs else ''} with `{command}`. "
+            "See bench/README.md for what each row measures.", ""]
+    return "\n".join(head) + "\n" + "\n".join(markdown(d) for d in docs)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _mb(value: float | None) -> float | None:
+    return None if value is None else value / MB
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 2)
+

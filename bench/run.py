@@ -1,0 +1,328 @@
+"""Benchmark our generator against Hugo and Pelican on the same synthetic corpus.
+
+    .venv/bin/python -m bench.run --sizes 1000,10000 --reps 3
+
+For each N: make (or reuse) the deterministic corpus, then repeat, per rep and
+in this order so that slow drift of the machine hits every tool alike:
+
+  ours_cold     our build with no output folder and no cache (--clean if the CLI has it)
+  ours_noop     the same build again, nothing changed
+  ours_add1     after adding one article file to the corpus
+  ours_remove1  after removing it again (this also restores the corpus)
+  ours_search   cold build with search, only when the CLI has --no-search
+                (then the ours_* rows above pass --no-search)
+  hugo          hugo --quiet -s SITE -d OUT, fresh output folder
+  pagefind      python -m pagefind --site OUT over Hugo's output, when installed
+  pelican       pelican CONTENT -s pelicanconf.py -o OUT, fresh output folder
+
+Results: bench/results/<date>-n<N>.json and .md, and bench/results/latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import corpus as corpus_mod  # noqa: E402
+from bench.measure import Measurement, run_measured  # noqa: E402
+from bench.report import (RunRecord, Scenario, combined_markdown, markdown,  # noqa: E402
+                          results_document, write_json)
+from bench.tools import PROJECT, ToolMissing, Tools, discover_tools, machine_info  # noqa: E402
+
+BENCH = PROJECT / "bench"
+HUGO_TEMPLATE = BENCH / "hugo-site"
+PELICAN_CONF = BENCH / "pelican-site" / "pelicanconf.py"
+SITE_CONFIG = PROJECT / "site.yaml"
+DEFAULT_TIMEOUT_S = 30 * 60
+
+
+# -- one size ---------------------------------------------------------------------------
+class SizeBench:
+    """All scenarios for one corpus size; holds the paths and the scenarios' runs."""
+
+    def __init__(self, n: int, paths: corpus_mod.CorpusPaths, tools: Tools, work: Path,
+                 timeout_s: float) -> None:
+        self.n = n
+        self.paths = paths
+        self.tools = tools
+        self.timeout_s = timeout_s
+        self.run_dir = work / f"run-{n}"  # cwd of every run: a relative .cache lands here
+        self.out = {name: self.run_dir / f"out-{name}" for name in ("ours", "hugo", "pelican")}
+        self.scenarios: dict[str, Scenario] = {}
+        self.first_cold_report: dict[str, Any] | None = None
+        self.failures: list[str] = []
+
+    # ---- helpers ------------------------------------------------------------------
+    def scenario(self, name: str) -> Scenario:
+        return self.scenarios.setdefault(name, Scenario(name))
+
+    def measure(self, name: str, rep: int, command: list[str], output: Path,
+                env: dict[str, str] | None = None,
+                check: Callable[[Measurement], str | None] | None = None) -> RunRecord:
+        """Run and record one timed command; `check` may veto a run that exited 0."""
+        scenario = self.scenario(name)
+        scenario.command = command
+        m = run_measured(command, cwd=self.run_dir, timeout_s=self.timeout_s, env=env)
+        error = None if m.ok else (f"timed out after {self.timeout_s:.0f} s" if m.timed_out
+                                   else f"exit {m.returncode}: {m.stderr_tail.strip()}")
+        if error is None and check is not None:
+            error = check(m)
+        record = RunRecord(rep, error is None, m.wall_s, m.peak_rss_bytes,
+                           m.max_single_rss_bytes, count_html(output), m.returncode,
+                           m.timed_out, error=error)
+        scenario.runs.append(record)
+        if error:
+            self.failures.append(f"{name} rep {rep}: {error}")
+        status = "ok" if record.ok else f"FAILED: {last_line(error or '')}"
+        print(f"  n={self.n} rep {rep} {name:<12} {m.wall_s:8.2f} s "
+              f"{m.peak_rss_bytes / 2**20:8.0f} MB  {record.html_pages:>7} html  {status}",
+              flush=True)
+        return record
+
+    # ---- our generator --------------------------------------------------------------
+    def ours_command(self, report: Path, *, clean: bool, search: bool) -> list[str]:
+        command = [self.tools.python, "-m", "generator", "build",
+                   "--content", str(self.paths.ours), "--output", str(self.out["ours"]),
+                   "--config", str(SITE_CONFIG), "--report", str(report), "--quiet"]
+        if clean and self.tools.has_flag("--clean"):
+            command.append("--clean")
+        if not search and self.tools.has_flag("--no-search"):
+            command.append("--no-search")
+        if self.tools.has_flag("--cache-dir"):  # keep the bench's cache out of the project
+            command += ["--cache-dir", str(self.run_dir / ".cache")]
+        return command
+
+    def run_ours(self, name: str, rep: int, *, clean: bool, search: bool,
+                 expect_articles: int) -> RunRecord:
+        report = self.run_dir / f"report-{name}.json"
+        report.unlink(missing_ok=True)
+        if clean:
+            self.clear_ours()
+        record = self.measure(name, rep, self.ours_command(report, clean=clean, search=search),
+                              self.out["ours"],
+                              check=lambda m: self.check_report(report, expect_articles))
+        record.report_counts = read_counts(report)
+        if name == "ours_cold" and self.first_cold_report is None and report.exists():
+            self.first_cold_report = json.loads(report.read_text(encoding="utf-8"))
+        return record
+
+    def check_report(self, report: Path, expect_articles: int) -> str | None:
+        """A build that exits 0 but publishes the wrong number of articles is a failure."""
+        counts = read_counts(report)
+        if counts is None:
+            return f"no readable --report at {report}"
+        if counts.get("articles") != expect_articles:
+            return (f"published {counts.get('articles')} articles, expected {expect_articles} "
+                    f"(errors {counts.get('errors')}, out of scope {counts.get('out_of_scope')}"
+                    f", duplicates {counts.get('duplicates')})")
+        return None
+
+    def clear_ours(self) -> None:
+        """No output and no cache, wherever the generator may keep one."""
+        out = self.out["ours"]
+        remove(out)
+        for leftover in out.parent.glob(f".{out.name}.*"):  # staging folders of write.py
+            remove(leftover)
+        for folder in (self.run_dir, self.paths.ours.parent, PROJECT):
+            remove(folder / ".cache")
+
+    def ours_rep(self, rep: int) -> None:
+        search_separately = self.tools.has_flag("--no-search")
+        cold = self.run_ours("ours_cold", rep, clean=True, search=not search_separately,
+                             expect_articles=self.n)
+        if not cold.ok:
+            return  # the incremental runs mean nothing without a good first build
+        self.run_ours("ours_noop", rep, clean=False, search=not search_separately,
+                      expect_articles=self.n)
+        added = [shutil.copy2(f, self.paths.ours / f.name) for f in self.paths.extra.iterdir()]
+        try:
+            self.run_ours("ours_add1", rep, clean=False, search=not search_separately,
+                          expect_articles=self.n + 1)
+        finally:
+            for path in added:
+                Path(path).unlink(missing_ok=True)
+        self.run_ours("ours_remove1", rep, clean=False, search=not search_separately,
+                      expect_articles=self.n)
+        if search_separately:
+            self.run_ours("ours_search", rep, clean=True, search=True, expect_articles=self.n)
+
+    # ---- Hugo, Pagefind, Pelican ----------------------------------------------------
+    def hugo_rep(self, rep: int) -> None:
+        site, out = self.paths.hugo_site, self.out["hugo"]
+        sync_hugo_site(site)
+        cache = self.run_dir / "hugo-cache"
+        for folder in (out, cache, site / "resources"):
+            remove(folder)
+        command = [self.tools.hugo, "--quiet", "-s", str(site), "-d", str(out),
+                   "--cacheDir", str(cache)]
+        hugo = self.measure("hugo", rep, command, out,
+                            check=lambda m: expect_pages(out, self.n))
+        if hugo.ok and self.tools.pagefind:
+            self.measure("pagefind", rep, [self.tools.python, "-m", "pagefind", "--site",
+                                           str(out)], out)
+
+    def pelican_rep(self, rep: int) -> None:
+        out = self.out["pelican"]
+        remove(out)
+        command = [self.tools.python, "-m", "pelican", str(self.paths.pelican_content),
+                   "-s", str(PELICAN_CONF), "-o", str(out), "-q"]
+        # No __pycache__ next to pelicanconf.py in the source tree.
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        self.measure("pelican", rep, command, out, env=env,
+                     check=lambda m: expect_pages(out, self.n))
+
+    def run(self, reps: int) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for rep in range(1, reps + 1):
+            self.ours_rep(rep)
+            self.hugo_rep(rep)
+            self.pelican_rep(rep)
+        self.annotate()
+        # The generator keeps its cache in the project's .cache/ unless told otherwise;
+        # leave no synthetic-corpus cache behind for the next real build.
+        if not self.tools.has_flag("--cache-dir"):
+            remove(PROJECT / ".cache")
+
+    def annotate(self) -> None:
+        if "ours_search" not in self.scenarios and "ours_cold" in self.scenarios:
+            self.scenarios["ours_cold"].note = (
+                "the CLI has no --no-search flag, so this build is also the "
+                "'with search' build of the search ratio")
+        if "--clean" not in self.tools.generator_flags and "ours_cold" in self.scenarios:
+            note = self.scenarios["ours_cold"].note
+            extra = "no --clean flag: output and .cache/ folders were deleted before the run"
+            self.scenarios["ours_cold"].note = f"{note}; {extra}" if note else extra
+
+    def problems(self) -> dict[str, Any]:
+        """What the generator said about the synthetic corpus (first cold build)."""
+        report = self.first_cold_report or {}
+        problems = report.get("problems", [])
+        errors = [p for p in problems if p.get("severity") == "error"]
+        counts = report.get("counts", {})
+        return {"errors": len(errors), "warnings": counts.get("warnings"),
+                "out_of_scope": counts.get("out_of_scope"),
+                "duplicates": counts.get("duplicates"),
+                "sample": (errors or problems)[:5], "failures": self.failures[:10]}
+
+
+# -- helpers ----------------------------------------------------------------------------
+def sync_hugo_site(site: Path) -> None:
+    """Copy the config and layouts from bench/hugo-site into the corpus's site folder
+    (Hugo writes a lock file and caches into its site folder, so it never runs in the
+    source tree)."""
+    shutil.copy2(HUGO_TEMPLATE / "hugo.toml", site / "hugo.toml")
+    remove(site / "layouts")
+    shutil.copytree(HUGO_TEMPLATE / "layouts", site / "layouts")
+
+
+def last_line(text: str) -> str:
+    """The line of an error that says what went wrong (a traceback's last)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def count_html(root: Path) -> int:
+    total = 0
+    for _, _, names in os.walk(root):
+        total += sum(1 for name in names if name.endswith(".html"))
+    return total
+
+
+def expect_pages(out: Path, n: int) -> str | None:
+    pages = count_html(out)
+    return None if pages >= n else f"only {pages} .html files for {n} articles"
+
+
+def read_counts(report: Path) -> dict[str, int] | None:
+    try:
+        return json.loads(report.read_text(encoding="utf-8")).get("counts")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def corpus_facts(paths: corpus_mod.CorpusPaths) -> dict[str, Any]:
+    stamp = json.loads((paths.root / corpus_mod.STAMP).read_text(encoding="utf-8"))
+    files = list(paths.ours.iterdir())
+    return {"digest": stamp.get("digest"), "seed": stamp.get("seed"),
+            "source_sentences": stamp.get("sentences"), "files": len(files),
+            "bytes": sum(f.stat().st_size for f in files), "root": str(paths.root)}
+
+
+# -- command line -----------------------------------------------------------------------
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000",
+                        help="comma-separated corpus sizes (default 1000,10000)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per size (default 3)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                        help="seconds before one run is killed (default 1800)")
+    parser.add_argument("--work", type=Path, default=BENCH / "work",
+                        help="corpora and outputs (default bench/work, git-ignored)")
+    parser.add_argument("--results", type=Path, default=BENCH / "results")
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be numbers separated by commas, got {args.sizes!r}")
+    if not args.sizes or min(args.sizes) < 1 or args.reps < 1:
+        parser.error("--sizes and --reps must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        tools = discover_tools(_project_python())
+    except ToolMissing as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    machine = machine_info(tools)
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    command = "python -m bench.run " + " ".join(sys.argv[1:] if argv is None else argv)
+    print(f"bench: generator flags {sorted(tools.generator_flags)}; pagefind "
+          f"{'yes' if tools.pagefind else 'no'}", flush=True)
+    documents = []
+    for n in args.sizes:
+        print(f"bench: corpus n={n} …", flush=True)
+        paths = corpus_mod.ensure_corpus(n, args.work / f"corpus-{n}")
+        size = SizeBench(n, paths, tools, args.work, args.timeout)
+        size.run(args.reps)
+        document = results_document(n, args.reps, machine, corpus_facts(paths),
+                                     size.scenarios, started, size.problems())
+        document["command"] = command
+        stem = f"{started[:10]}-n{n}"
+        write_json(args.results / f"{stem}.json", document)
+        (args.results / f"{stem}.md").write_text(markdown(document), encoding="utf-8")
+        documents.append(document)
+        # Rewritten after every size, so a long run that is stopped still leaves a table.
+        (args.results / "latest.md").write_text(combined_markdown(documents, command),
+                                                encoding="utf-8")
+        print(markdown(document), flush=True)
+    return 0
+
+
+def _project_python() -> str:
+    """The project's virtualenv interpreter (it has the generator installed), else ours."""
+    venv = PROJECT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Links between articles: related articles, same-event reports, co-occurring tags.
+
+Nothing here compares every pair of articles. Related articles come from an
+inverted index (tag → articles in time order) scanned only near each
+article's date; same-event pairs come from a sliding time window over the
+chronological list. Both stay near-linear at 100,000 articles.
+
+Related articles
+    score(a, b) = Σ idf(t) over the tags t shared by a and b that were found
+    within each tag's time neighbourhood, × 1 / (1 + |days between| / decay_days).
+    idf(t) = ln(N / df(t)): a tag on every article says nothing, a rare one a lot.
+    Each tag contributes at most `per_tag` candidates, the ones nearest in time.
+
+Same event, other report
+    Two articles are one event when they are at most `max_hours` apart and
+        0.5 × title similarity + 0.5 × tag overlap ≥ `min_score`
+    with title similarity the Dice coefficient of the titles' character
+    bigrams and tag overlap the Jaccard index of their specific tags (tags on
+    more than `common_tag_share` of all articles, like 乌克兰, are ignored).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+from generator.models import Article
+
+
+@dataclass(frozen=True)
+class RelatedRules:
+    count: int = 5
+    per_tag: int = 30
+    decay_days: float = 30.0
+
+
+@dataclass(frozen=True)
+class SameEventRules:
+    max_hours: float = 36.0
+    min_score: float = 0.35
+    common_tag_share: float = 0.2
+    max_links: int = 5
+
+
+def _days(a: datetime, b: datetime) -> float:
+    return abs((a - b).total_seconds()) / 86400.0
+
+
+def tag_postings(articles: Sequence[Article]) -> dict[str, list[int]]:
+    """Tag → indices of its articles, in the (chronological) order given."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    for index, article in enumerate(articles):
+        for tag in article.tags:
+            postings[tag].append(index)
+    return postings
+
+
+def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[tuple[int, ...]]:
+    """For each article (chronological input), up to `count` indices of related ones."""
+    postings = tag_postings(articles)
+    total = len(articles)
+    idf = {tag: math.log(total / len(items)) for tag, items in postings.items()}
+    times = [a.published.timestamp() for a in articles]
+    result = []
+    for index, article in enumerate(articles):
+        scores: dict[int, float] = defaultdict(float)
+        for tag in article.tags:
+            weight = idf[tag]
+            if weight <= 0:
+                continue  # a tag every article has
+            for other in _nearest(postings[tag], times, index, rules.per_tag):
+                scores[other] += weight
+        ranked = sorted(
+            ((score / (1 + _days(article.published, articles[o].published) / rules.decay_days),
+              o) for o, score in scores.items()),
+            key=lambda item: (-item[0], item[1]))
+        result.append(tuple(o for _, o in ranked[: rules.count]))
+    return result
+
+
+def _nearest(items: list[int], times: list[float], index: int, limit: int) -> list[int]:
+    """Up to `limit` entries of `items` (sorted by time) nearest in time to `index`."""
+    position = bisect_left(items, index)  # indices are chronological, so this is by time
+    left, right = position - 1, position
+    if right < len(items) and items[right] == index:
+        right += 1
+    found: list[int] = []
+    here = times[index]
+    while len(found) < limit and (left >= 0 or right < len(items)):
+        take_left = right >= len(items) or (
+            left >= 0 and here - times[items[left]] <= times[items[right]] - here)
+        if take_left:
+            found.append(items[left])
+            left -= 1
+        else:
+            found.append(items[right])
+            right += 1
+    return found
+
+
+_NOT_HAN_OR_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
+
+
+def title_bigrams(title: str) -> frozenset[str]:
+    text = _NOT_HAN_OR_WORD.sub("", title.lower())
+    return frozenset(text[i: i + 2] for i in range(len(text) - 1))
+
+
+def dice(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def same_event_score(title_a: frozenset[str], tags_a: frozenset[str], title_b: frozenset[str],
+                     tags_b: frozenset[str]) -> float:
+    return 0.5 * dice(title_a, title_b) + 0.5 * jaccard(tags_a, tags_b)
+
+
+def same_event_links(articles: Sequence[Article], rules: SameEventRules) -> list[tuple[int, ...]]:
+    """For each article (chronological input), other reports of the same event."""
+    counts = Counter(tag for a in articles for tag in a.tags)
+    limit = max(1.0, rules.common_tag_share * len(articles))
+    specific = [frozenset(t for t in a.tags if counts[t] <= limit) for a in articles]
+    titles = [title_bigrams(a.title) for a in articles]
+    times = [a.published.timestamp() for a in articles]
+    window = rules.max_hours * 3600
+    links: list[list[tuple[float, int]]] = [[] for _ in articles]
+    for i in range(len(articles)):
+        j = i + 1
+        while j < len(articles) and times[j] - times[i] <= window:
+            if specific[i] & specific[j] or titles[i] & titles[j]:
+                score = same_event_score(titles[i], specific[i], titles[j], specific[j])
+                if score >= rules.min_score:
+                    links[i].append((score, j))
+                    links[j].append((score, i))
+            j += 1
+    return [tuple(o for _, o in sorted(found, key=lambda s: (-s[0], s[1]))[: rules.max_links])
+            for found in links]
+
+
+def co_occurring_tags(articles: Sequence[Article], limit: int = 8) -> dict[str, tuple[str, ...]]:
+    """Tag → the tags that appear with it most often (ties by slug)."""
+    together: dict[str, Counter[str]] = defaultdict(Counter)
+    for article in articles:
+        for tag in article.tags:
+            together[tag].update(t for t in article.tags if t != tag)
+    return {tag: tuple(t for t, _ in sorted(c.items(), key=lambda i: (-i[1], i[0]))[:limit])
+            for tag, c in together.items()}
