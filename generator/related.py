@@ -6,9 +6,13 @@ article's date; same-event pairs come from a sliding time window over the
 chronological list. Both stay near-linear at 100,000 articles.
 
 Related articles
-    score(a, b) = Σ idf(t) over the tags t shared by a and b that were found
+    score(a, b) = Σ rarity(t) over the tags t shared by a and b that were found
     within each tag's time neighbourhood, × 1 / (1 + |days between| / decay_days).
-    idf(t) = ln(N / df(t)): a tag on every article says nothing, a rare one a lot.
+    rarity(t) = 1 / (1 + ⌊log2 df(t)⌋), df(t) the number of articles with the tag:
+    a tag on one article weighs 1, on 2–3 articles ½, on 4–7 ⅓, and so on.
+    The weight depends on df in powers of two, not on the corpus size, so adding
+    one article almost never reorders the related lists of articles that do
+    not share its tags; a pure idf would nudge every list on every build.
     Each tag contributes at most `per_tag` candidates, the ones nearest in time.
 
 Same event, other report
@@ -21,7 +25,6 @@ Same event, other report
 
 from __future__ import annotations
 
-import math
 import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -63,16 +66,13 @@ def tag_postings(articles: Sequence[Article]) -> dict[str, list[int]]:
 def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[tuple[int, ...]]:
     """For each article (chronological input), up to `count` indices of related ones."""
     postings = tag_postings(articles)
-    total = len(articles)
-    idf = {tag: math.log(total / len(items)) for tag, items in postings.items()}
+    weight_of = {tag: rarity(len(items)) for tag, items in postings.items()}
     times = [a.published.timestamp() for a in articles]
     result = []
     for index, article in enumerate(articles):
         scores: dict[int, float] = defaultdict(float)
         for tag in article.tags:
-            weight = idf[tag]
-            if weight <= 0:
-                continue  # a tag every article has
+            weight = weight_of[tag]
             for other in _nearest(postings[tag], times, index, rules.per_tag):
                 scores[other] += weight
         ranked = sorted(
@@ -81,6 +81,11 @@ def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[t
             key=lambda item: (-item[0], item[1]))
         result.append(tuple(o for _, o in ranked[: rules.count]))
     return result
+
+
+def rarity(df: int) -> float:
+    """Weight of a tag found on `df` articles (see the module docstring)."""
+    return 1.0 / (1 + max(df, 1).bit_length() - 1)
 
 
 def _nearest(items: list[int], times: list[float], index: int, limit: int) -> list[int]:

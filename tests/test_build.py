@@ -182,3 +182,26 @@ def test_a_bad_file_never_aborts_the_build(build_site, content_copy: Path) -> No
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "generator", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
+
+
+def test_article_pages_link_other_reports_of_the_same_event(tmp_path: Path, build_site) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "voa.txt").write_text(
+        "<!--1643000000000-->\n[布林肯与拉夫罗夫在日内瓦会晤](https://www.voachinese.com/a/geneva/"
+        "6410001.html)\n------\n\n<div><i>Fri, 21 Jan 2022 14:00:00 GMT</i></div><p>美国国务卿布林肯"
+        "与俄罗斯外长拉夫罗夫在日内瓦会晤，讨论乌克兰危机。布林肯说，会谈坦率。拉夫罗夫表示等待书面答复。"
+        "</p>\n", encoding="utf-8")
+    (content / "aj.md").write_text(
+        "\n---\ntitle: '布林肯与拉夫罗夫日内瓦会谈未取得突破'\nauthor: Aljazeera 半岛网\n"
+        "date: Fri, 21 Jan 2022 18:30:00 GMT\n---\n\n<div><p>布林肯与拉夫罗夫在日内瓦就乌克兰危机会谈。"
+        "拉夫罗夫说，俄方等待美方书面答复；布林肯称会谈坦率。</p></div>\n", encoding="utf-8")
+    report = build_site(content=content)
+    assert len(report.articles) == 2
+    out = tmp_path / "public"
+    voa = soup(out / "articles" / "voa-6410001" / "index.html")
+    other = voa.find("section", class_="other-reports")
+    assert other is not None and "日内瓦会谈未取得突破" in other.get_text()
+    tag = soup(out / "tags" / "blinken" / "index.html")
+    assert "2022年1月" in tag.find("details", class_="month-counts").get_text()
+    assert tag.find("p", class_="related-tags").find("a", string="拉夫罗夫") is not None

@@ -1,0 +1,222 @@
+"""Rebuilds: a second build writes nothing, a change rewrites only the pages that
+show it, and an incremental build always equals a clean one."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from generator.pipeline import BuildOptions, build
+from generator.report import BuildReport
+from tests.conftest import FIXTURES, ROOT, site_config
+
+LATEST = FIXTURES / "voa" / "feed_markdown_with_footer.txt"
+
+
+def make_article(number: int, day: int, title: str, month: int = 9, year: int = 2024) -> str:
+    """A feed-markdown article about Ukraine, unique by `number`."""
+    return (f"<!--1726000000000-->\n[{title}](https://www.voachinese.com/a/test-{number}/"
+            f"{8000000 + number}.html)\n------\n\n<div><i>{_weekday(year, month, day)}, "
+            f"{day:02d} {_month(month)} {year} 10:00:00 GMT</i></div><p>乌克兰总统泽连斯基与"
+            f"北约秘书长讨论第{number}批军事援助。</p><p>泽连斯基说，防空系统是当务之急。</p>\n")
+
+
+def _month(month: int) -> str:
+    return ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+            "Dec"][month - 1]
+
+
+def _weekday(year: int, month: int, day: int) -> str:
+    from datetime import date
+    return ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][date(year, month, day).weekday()]
+
+
+class Site:
+    """A content folder and an output folder under tmp_path, built on demand."""
+
+    def __init__(self, tmp_path: Path, project: Path = ROOT) -> None:
+        self.content = tmp_path / "content"
+        shutil.copytree(ROOT / "content" / "articles", self.content)
+        self.output = tmp_path / "public"
+        self.project = project
+        self.config = replace(site_config(), cache_dir=tmp_path / ".cache")
+
+    def build(self, clean: bool = False, output: Path | None = None) -> BuildReport:
+        return build(BuildOptions(self.content, output or self.output, self.project, self.config,
+                                  workers=1, clean=clean))
+
+    def files(self, output: Path | None = None) -> dict[str, bytes]:
+        root = (output or self.output).resolve()
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and p.name != ".timeline-manifest.json"}
+
+    def mtimes(self) -> dict[str, int]:
+        root = self.output.resolve()
+        return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*")
+                if p.is_file() and p.name != ".timeline-manifest.json"}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return Site(tmp_path)
+
+
+def pages_showing(files: dict[str, bytes], slug: str) -> set[str]:
+    needle = f"/articles/{slug}/".encode()
+    return {rel for rel, data in files.items() if needle in data}
+
+
+# Pages that show counts of all articles, which any added article changes.
+COUNT_PAGES = {"archive/index.html", "tags/index.html", "outlets/index.html"}
+
+
+def test_second_build_parses_renders_and_writes_nothing(site: Site) -> None:
+    site.build()
+    before = site.mtimes()
+    again = site.build()
+    assert (again.parsed, again.rendered, again.written.written) == (0, 0, ())
+    assert again.cached == 5
+    assert site.mtimes() == before
+
+
+def test_one_new_article_rewrites_only_the_pages_that_show_it(site: Site) -> None:
+    site.build()
+    before = site.mtimes()
+    previous = site.files()
+    (site.content / "new.txt").write_text(make_article(1, 12, "北约与乌克兰讨论防空援助"),
+                                          encoding="utf-8")
+    report = site.build()
+    assert report.parsed == 1 and report.cached == 5
+    files = site.files()
+    written = set(report.written.written)
+    showing = pages_showing(files, "voa-8000001")
+    assert "articles/voa-8000001/index.html" in written
+    # Every page that links the new article was written...
+    assert showing <= written
+    # ...and nothing else was, beyond pages that count articles, and pages whose
+    # related list changed because the new article changed a shared tag's rarity.
+    others = written - showing - COUNT_PAGES - {"2024/index.html"}
+    for rel in others:
+        assert _without_related(files[rel]) == _without_related(previous[rel]), rel
+    assert {"articles/voa-7779883/index.html", "2024/09/index.html", "index.html",
+            "feed.xml", "sitemap.xml"} <= written
+    untouched = set(before) - written
+    assert all(site.mtimes()[rel] == before[rel] for rel in untouched)
+    assert {"2022/10/index.html", "2022/index.html", "404.html"} <= untouched
+
+
+def _without_related(page: bytes) -> bytes:
+    import re
+    return re.sub(rb'<section class="related".*?</section>', b"", page, flags=re.S)
+
+
+def test_editing_an_article_updates_every_page_that_shows_it(site: Site) -> None:
+    site.build()
+    path = site.content / "001_ad311631ccc6ebed.txt"
+    old_title = "美国领导的联盟开会决定下一步如何帮助乌克兰抗击俄国侵略军"
+    path.write_text(path.read_text(encoding="utf-8").replace(old_title, "改过的标题：乌克兰防务联络小组开会"),
+                    encoding="utf-8")
+    report = site.build()
+    assert report.parsed == 1
+    files = site.files()
+    assert not [rel for rel, data in files.items() if old_title.encode() in data]
+    assert "改过的标题".encode() in files["articles/voa-6786297/index.html"]
+    assert "改过的标题".encode() in files["articles/voa-6800196/index.html"]  # its next article
+
+
+def test_deleting_an_article_removes_its_page_and_every_link_to_it(site: Site) -> None:
+    site.build()
+    (site.content / "003_36f5a37b37c2c4e1.txt").unlink()
+    report = site.build()
+    assert "articles/voa-6800196/index.html" in report.written.deleted
+    files = site.files()
+    assert "articles/voa-6800196/index.html" not in files
+    assert not pages_showing(files, "voa-6800196")
+    assert not (site.output.resolve() / "articles" / "voa-6800196").exists()
+
+
+def test_template_change_rerenders_what_depends_on_it(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "templates", project / "templates")
+    shutil.copytree(ROOT / "static", project / "static")
+    site = Site(tmp_path, project)
+    site.build()
+    template = project / "templates" / "article.html"
+    template.write_text(template.read_text(encoding="utf-8").replace(
+        "阅读原文", "查看原文"), encoding="utf-8")
+    report = site.build()
+    files = site.files()
+    assert "查看原文".encode() in files["articles/voa-6786297/index.html"]
+    assert "articles/voa-6786297/index.html" in report.written.written
+    assert "index.html" not in report.written.written  # the timeline does not use it
+    assert report.parsed == 0
+
+
+def test_settings_change_rebuilds_dependent_pages(site: Site) -> None:
+    site.build()
+    site.config = replace(site.config, title="另一个标题")
+    report = site.build()
+    assert "另一个标题".encode() in site.files()["index.html"]
+    assert report.rendered > 50
+
+
+def test_corrupt_cache_is_detected_and_rebuilt(site: Site) -> None:
+    site.build()
+    database = site.config.cache_dir / "build.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(str(database) + suffix).unlink(missing_ok=True)
+    database.write_bytes(b"this is not a database" * 100)
+    report = site.build()
+    assert report.cache_note and report.parsed == 5
+    assert len(report.articles) == 5
+
+
+def test_user_files_in_the_output_are_kept(site: Site) -> None:
+    site.build()
+    (site.output / "CNAME").write_text("timeline.example.org\n")
+    (site.output / "extra").mkdir()
+    (site.output / "extra" / "notes.txt").write_text("mine")
+    (site.content / "004_33d1c6b35f764fa2.txt").unlink()
+    site.build()
+    assert (site.output / "CNAME").read_text() == "timeline.example.org\n"
+    assert (site.output / "extra" / "notes.txt").read_text() == "mine"
+    site.build(clean=True)
+    assert (site.output / "CNAME").exists()
+
+
+def test_output_folder_that_contains_the_content_is_refused(site: Site, tmp_path: Path) -> None:
+    from generator.write import OutputError
+    with pytest.raises(OutputError):
+        site.build(output=tmp_path)
+
+
+def test_incremental_equals_clean_over_random_changes(site: Site, tmp_path: Path) -> None:
+    rng = random.Random(20240911)
+    site.build()
+    names = [p.name for p in site.content.iterdir()]
+    for step in range(12):
+        action = rng.choice(["add", "add", "edit", "delete"])
+        if action == "add" or len(names) < 3:
+            number = 100 + step
+            month = rng.randint(1, 12)
+            name = f"step{step}.txt"
+            (site.content / name).write_text(
+                make_article(number, rng.randint(1, 28), f"第{number}号：泽连斯基谈援助", month,
+                             rng.choice([2022, 2023, 2024])), encoding="utf-8")
+            names.append(name)
+        elif action == "edit":
+            path = site.content / rng.choice(names)
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("乌克兰", "烏克蘭", 1), encoding="utf-8")
+        else:
+            name = rng.choice(names)
+            (site.content / name).unlink()
+            names.remove(name)
+        site.build()
+        clean_out = tmp_path / f"clean{step}"
+        site.build(clean=True, output=clean_out)
+        assert site.files() == site.files(clean_out), f"step {step}: {action}"
