@@ -20,7 +20,8 @@ Same event, other report
         0.5 × title similarity + 0.5 × tag overlap ≥ `min_score`
     with title similarity the Dice coefficient of the titles' character
     bigrams and tag overlap the Jaccard index of their specific tags (tags on
-    more than `common_tag_share` of all articles, like 乌克兰, are ignored).
+    more than `common_tag_share` of all articles, and on more than
+    `common_tag_min` articles, like 乌克兰, are ignored).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class SameEventRules:
     max_hours: float = 36.0
     min_score: float = 0.35
     common_tag_share: float = 0.2
+    common_tag_min: int = 10  # below this many articles no tag counts as common
     max_links: int = 5
 
 
@@ -136,7 +138,7 @@ def same_event_score(title_a: frozenset[str], tags_a: frozenset[str], title_b: f
 def same_event_links(articles: Sequence[Article], rules: SameEventRules) -> list[tuple[int, ...]]:
     """For each article (chronological input), other reports of the same event."""
     counts = Counter(tag for a in articles for tag in a.tags)
-    limit = max(1.0, rules.common_tag_share * len(articles))
+    limit = max(rules.common_tag_min, rules.common_tag_share * len(articles))
     specific = [frozenset(t for t in a.tags if counts[t] <= limit) for a in articles]
     titles = [title_bigrams(a.title) for a in articles]
     times = [a.published.timestamp() for a in articles]
