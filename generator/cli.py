@@ -43,18 +43,30 @@ def _parser() -> argparse.ArgumentParser:
                        help="worker processes for parsing (default: one per CPU)")
     build.add_argument("--quiet", action="store_true", help="print only the summary")
     build.set_defaults(run=_run_build)
-    serve = sub.add_parser("serve", help="preview the built site on localhost")
-    _common(serve)
+    serve = sub.add_parser("serve", help="preview the site on localhost")
+    _common(serve, output_default=None)
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--watch", action="store_true",
+                       help="build into a preview folder, rebuild on changes, reload pages")
+    serve.add_argument("--no-scope", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(run=_run_serve)
+    ingest = sub.add_parser("ingest", help="file newly arrived articles, then build")
+    ingest.add_argument("drop", type=Path, help="folder of newly arrived files")
+    _common(ingest)
+    ingest.add_argument("--report", type=Path, help="write the build's JSON report here")
+    ingest.add_argument("--no-build", action="store_true", help="file the articles only")
+    ingest.add_argument("--no-scope", action="store_true", help=argparse.SUPPRESS)
+    ingest.set_defaults(run=_run_ingest)
     return parser
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, output_default: Path | None = Path("public")
+            ) -> None:
     parser.add_argument("--content", type=Path, default=Path("content/articles"),
                         help="folder searched recursively for article files")
-    parser.add_argument("--output", type=Path, default=Path("public"))
+    parser.add_argument("--output", type=Path, default=output_default,
+                        help="site folder (serve --watch: a preview folder under the cache)")
     parser.add_argument("--config", type=Path, default=Path("site.yaml"))
     parser.add_argument("--base-url", help="override base_url from the settings file")
 
@@ -93,7 +105,55 @@ def _run_build(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from generator.serve import serve
+    from generator.serve import local_config, serve, serve_watch
 
     config = _config(args)
-    return serve(args.output, config, args.host, args.port)
+    if not args.watch:
+        return serve(args.output or Path("public"), config, args.host, args.port)
+    preview = local_config(config, args.host, args.port)
+    output = args.output or (config.cache_dir or Path(".cache")) / "preview"
+    return serve_watch(lambda: _rebuild_summary(args, preview, output), _watched(args, config),
+                       output, preview, args.host, args.port)
+
+
+def _watched(args: argparse.Namespace, config: Config) -> list[Path]:
+    root = _project_root()
+    paths = [args.content, root / "templates", root / "static", args.config]
+    for extra in (config.taxonomy_path, config.pages_dir):
+        if extra is not None:
+            paths.append(extra)
+    return paths
+
+
+def _rebuild_summary(args: argparse.Namespace, config: Config, output: Path) -> str:
+    from generator.pipeline import BuildOptions, build
+
+    # Settings are read again each time: site.yaml is one of the watched files.
+    fresh = load_config(args.config).with_base_url(config.base_url)
+    report = build(BuildOptions(args.content, output, _project_root(), fresh))
+    return (f"{len(report.articles)} articles, {report.rendered} pages rendered, "
+            f"{len(report.written.written)} written, {len(report.errors)} errors")
+
+
+def _run_ingest(args: argparse.Namespace) -> int:
+    from generator.ingest import ingest
+    from generator.pipeline import parse_settings, read_taxonomy
+
+    config = _config(args)
+    if not args.drop.is_dir():
+        raise ConfigError(f"drop folder {args.drop} does not exist")
+    args.content.mkdir(parents=True, exist_ok=True)
+    text, _ = read_taxonomy(config)
+    result = ingest(args.drop, args.content, parse_settings(config, text))
+    for source, target in result.filed:
+        print(f"filed: {source} → {args.content / target}")
+    for source, existing in result.duplicates:
+        print(f"skipped: {source} has the same bytes as {args.content / existing}")
+    for source, reason in result.rejected:
+        print(f"rejected: {source}: {reason} (left in {args.drop})", file=sys.stderr)
+    print(f"{len(result.filed)} filed, {len(result.duplicates)} already present, "
+          f"{len(result.rejected)} rejected")
+    if args.no_build:
+        return 0
+    args.strict, args.clean, args.no_cache, args.workers, args.quiet = False, False, False, 0, True
+    return _run_build(args)

@@ -1,25 +1,119 @@
-"""A local preview server that serves the output under the base URL's sub-path."""
+"""Local preview: serve the site under its base path, optionally rebuilding on
+change and reloading open pages (live reload).
+
+`serve` alone serves the built output as it is. `serve --watch` builds into a
+preview folder with a localhost base URL, watches content, templates, static
+files and the settings file, batches bursts of changes into one rebuild, and
+tells open pages to reload through a server-sent-events endpoint. The reload
+script is added to HTML responses by the server only; built files never
+contain it.
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from generator.config import Config
 from generator.urls import Urls
 
+RELOAD_ENDPOINT = "__livereload"
+_RELOAD_SCRIPT = (
+    "<script>(function(){{var s=new EventSource({endpoint!r});var g=null;"
+    "s.onmessage=function(e){{if(g!==null&&e.data!==g){{location.reload();}}g=e.data;}};"
+    "}})();</script>"
+)
+
+
+@dataclass
+class Generation:
+    """A counter bumped after every rebuild; waiting threads are woken."""
+
+    number: int = 0
+    condition: threading.Condition = field(default_factory=threading.Condition)
+    stopping: bool = False
+
+    def bump(self) -> None:
+        with self.condition:
+            self.number += 1
+            self.condition.notify_all()
+
+    def wait_change(self, seen: int, timeout: float) -> int:
+        with self.condition:
+            self.condition.wait_for(lambda: self.number != seen or self.stopping, timeout)
+            return self.number
+
 
 class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
     base_path = "/"
+    generation: Generation | None = None  # set when live reload is on
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # a preview server's access log is noise
 
     def translate_path(self, path: str) -> str:
         # The site is built for base_url's path; strip it so /repo/x maps to public/x.
-        if self.base_path != "/" and path.startswith(self.base_path):
+        plain = path.split("?", 1)[0].split("#", 1)[0]
+        if self.base_path != "/" and plain.startswith(self.base_path):
             path = "/" + path[len(self.base_path):]
-        elif self.base_path != "/" and path.split("?")[0] == self.base_path.rstrip("/"):
+        elif self.base_path != "/" and plain == self.base_path.rstrip("/"):
             path = "/"
         return super().translate_path(path)
+
+    def do_GET(self) -> None:
+        if self.generation is not None and self.path.split("?")[0] == \
+                self.base_path + RELOAD_ENDPOINT:
+            self._stream_reloads(self.generation)
+            return
+        if self.generation is not None and self._is_html():
+            self._send_with_reload_script()
+            return
+        super().do_GET()
+
+    def _is_html(self) -> bool:
+        target = Path(self.translate_path(self.path))
+        if target.is_dir():
+            target = target / "index.html"
+        return target.suffix == ".html" and target.is_file()
+
+    def _send_with_reload_script(self) -> None:
+        target = Path(self.translate_path(self.path))
+        if target.is_dir():
+            if not self.path.split("?")[0].endswith("/"):
+                super().do_GET()  # let the base class redirect to the slash URL
+                return
+            target = target / "index.html"
+        script = _RELOAD_SCRIPT.format(endpoint=self.base_path + RELOAD_ENDPOINT)
+        body = target.read_bytes().replace(b"</body>", script.encode() + b"</body>", 1)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _stream_reloads(self, generation: Generation) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        seen = generation.number
+        try:
+            self.wfile.write(f"data: {seen}\n\n".encode())
+            self.wfile.flush()
+            while not generation.stopping:
+                current = generation.wait_change(seen, timeout=15)
+                # A comment line every 15 s keeps proxies from closing the stream.
+                line = f"data: {current}\n\n" if current != seen else ": ping\n\n"
+                self.wfile.write(line.encode())
+                self.wfile.flush()
+                seen = current
+        except (BrokenPipeError, ConnectionResetError):
+            return
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
@@ -35,19 +129,72 @@ class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
         super().send_error(code, message, explain)
 
 
-def make_server(output: Path, config: Config, host: str, port: int) -> http.server.ThreadingHTTPServer:
-    handler = type("Handler", (_SubPathHandler,), {"base_path": Urls(config.base_url).base_path})
+def make_server(output: Path, config: Config, host: str, port: int,
+                generation: Generation | None = None) -> http.server.ThreadingHTTPServer:
+    """An HTTP server for `output` under the base URL's path (not started)."""
+    handler = type("Handler", (_SubPathHandler,), {
+        "base_path": Urls(config.base_url).base_path, "generation": generation})
     bound = functools.partial(handler, directory=str(output))
-    return http.server.ThreadingHTTPServer((host, port), bound)
+    server = http.server.ThreadingHTTPServer((host, port), bound)
+    server.daemon_threads = True
+    return server
+
+
+def local_config(config: Config, host: str, port: int) -> Config:
+    """The same settings with a localhost base URL that keeps the sub-path."""
+    return config.with_base_url(f"http://{host}:{port}{Urls(config.base_url).base_path}")
 
 
 def serve(output: Path, config: Config, host: str, port: int) -> int:
     if not output.is_dir():
-        print(f"error: {output} does not exist; run 'python -m generator build' first")
+        print(f"error: {output} does not exist; run 'python -m generator build' first, "
+              "or use 'serve --watch'")
         return 2
-    local = config.with_base_url(f"http://{host}:{port}{Urls(config.base_url).base_path}")
-    server = make_server(output, local, host, port)
-    print(f"serving {output} at {local.base_url} (Ctrl-C to stop)")
+    server = make_server(output, config, host, port)
+    print(f"serving {output} at {local_config(config, host, port).base_url} (Ctrl-C to stop)")
+    return _run(server)
+
+
+def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, config: Config,
+                host: str, port: int, debounce_ms: int = 250) -> int:
+    """Build, serve, and rebuild on every batch of changes to `watched`."""
+    print(rebuild())
+    generation = Generation()
+    server = make_server(output, config, host, port, generation)
+    stop = threading.Event()
+    thread = threading.Thread(target=watch_loop, daemon=True,
+                              args=(rebuild, watched, generation, stop, debounce_ms))
+    thread.start()
+    print(f"serving {output} at {local_config(config, host, port).base_url} with live reload; "
+          f"watching {', '.join(str(p) for p in watched)} (Ctrl-C to stop)")
+    try:
+        return _run(server)
+    finally:
+        stop.set()
+        generation.stopping = True
+        generation.bump()
+
+
+def watch_loop(rebuild: Callable[[], str], watched: list[Path], generation: Generation,
+               stop: threading.Event, debounce_ms: int) -> None:
+    """Rebuild once per batch of file changes (watchfiles groups a burst of
+    events within `debounce_ms` into one batch)."""
+    from watchfiles import watch
+
+    existing = [str(p) for p in watched if p.exists()]
+    for changes in watch(*existing, debounce=debounce_ms, step=50, stop_event=stop,
+                         raise_interrupt=False):
+        if stop.is_set():
+            return
+        try:
+            print(f"{len(changes)} change(s): {rebuild()}")
+        except Exception as exc:  # a broken template must not kill the preview
+            print(f"rebuild failed: {exc}")
+            continue
+        generation.bump()
+
+
+def _run(server: http.server.ThreadingHTTPServer) -> int:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
