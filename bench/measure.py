@@ -5,7 +5,9 @@ Wall time is taken around the child's whole life (start to reap) with
 its descendants, sampled with psutil every 20 ms from a side thread — our
 generator parses in worker processes, so the RSS of the parent alone would
 understate it. `os.wait4` also gives the kernel's ru_maxrss (largest single
-process, never summed), kept as a cross-check that sampling missed no spike.
+process, never summed), kept as a cross-check that sampling missed no spike,
+and the CPU time of the run, which other load on the machine disturbs less
+than wall time.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Measurement:
     wall_s: float
     peak_rss_bytes: int  # process tree, sampled
     max_single_rss_bytes: int  # kernel ru_maxrss of the largest process
+    cpu_s: float  # user + system CPU of the process and its reaped children
+    others_cpu_s: float  # CPU the rest of the machine used meanwhile (noise indicator)
     returncode: int
     timed_out: bool
     stdout_tail: str
@@ -84,6 +88,7 @@ def run_measured(command: Sequence[str], *, cwd: Path, timeout_s: float,
     """Run `command` to completion (or kill its whole group at `timeout_s`)."""
     out_path, err_path = _capture_files(cwd)
     with open(out_path, "w+b") as out, open(err_path, "w+b") as err:
+        machine_before = _busy_cpu_s()
         start = time.perf_counter()
         # A new session makes the command a process group we can kill as a whole,
         # workers included, without touching anything else.
@@ -97,13 +102,25 @@ def run_measured(command: Sequence[str], *, cwd: Path, timeout_s: float,
         killer.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
+        machine_busy = _busy_cpu_s() - machine_before
         killer.cancel()
         timed_out = fired.is_set()
         peak = sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 above
         _kill_group(process.pid)  # leftovers (daemonised helpers) must not outlive a run
-        return Measurement(tuple(command), wall, peak, usage.ru_maxrss * 1024,
-                           process.returncode, timed_out, _tail(out), _tail(err))
+        cpu = usage.ru_utime + usage.ru_stime
+        return Measurement(tuple(command), wall, peak, usage.ru_maxrss * 1024, cpu,
+                           max(0.0, machine_busy - cpu), process.returncode, timed_out,
+                           _tail(out), _tail(err))
+
+
+def _busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent not idle, since boot. The machine may
+    be shared (other people's builds and tests): what others use during a run is
+    this difference minus the run's own CPU time."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0) \
+        - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
 
 
 def _capture_files(cwd: Path) -> tuple[Path, Path]:

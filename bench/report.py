@@ -33,6 +33,8 @@ class RunRecord:
     wall_s: float
     peak_rss_bytes: int
     max_single_rss_bytes: int
+    cpu_s: float
+    others_cpu_s: float  # CPU used by other processes on the machine during the run
     html_pages: int
     returncode: int
     timed_out: bool
@@ -58,6 +60,15 @@ class Scenario:
         peaks = [r.peak_rss_bytes for r in self.ok_runs()]
         return statistics.median(peaks) if peaks else None
 
+    def median_cpu(self) -> float | None:
+        cpu = [r.cpu_s for r in self.ok_runs()]
+        return statistics.median(cpu) if cpu else None
+
+    def median_noise(self) -> float | None:
+        """Median number of CPUs others kept busy during the runs."""
+        noise = [r.others_cpu_s / r.wall_s for r in self.ok_runs() if r.wall_s > 0]
+        return statistics.median(noise) if noise else None
+
     def summary(self, hugo: "Scenario | None") -> dict[str, Any]:
         last = self.ok_runs()[-1] if self.ok_runs() else None
         return {
@@ -66,6 +77,8 @@ class Scenario:
             "note": self.note,
             "median_wall_s": _round(self.median_wall()),
             "median_peak_rss_mb": _round(_mb(self.median_rss())),
+            "median_cpu_s": _round(self.median_cpu()),
+            "median_others_cpus": _round(self.median_noise(), 2),
             "html_pages": last.html_pages if last else None,
             "report_counts": last.report_counts if last else None,
             "ratio_wall_vs_hugo": _ratio(self.median_wall(), hugo.median_wall() if hugo else None),
@@ -125,9 +138,9 @@ def markdown(document: Mapping[str, Any]) -> str:
     """The small table for one N."""
     lines = [f"### N = {document['n']:,} articles ({document['reps']} reps, medians)", "",
              machine_line(document["machine"]), "",
-             "| scenario | wall s (median) | runs s | peak RSS MB | .html | written / unchanged "
-             "| × Hugo time | × Hugo RSS |",
-             "|---|---:|---|---:|---:|---|---:|---:|"]
+             "| scenario | wall s (median) | runs s | CPU s | peak RSS MB | .html "
+             "| written / unchanged | × Hugo time | × Hugo RSS | others' CPUs |",
+             "|---|---:|---|---:|---:|---:|---|---:|---:|---:|"]
     for name, s in document["scenarios"].items():
         lines.append(_row(name, s))
     ratio = document.get("search_ratio")
@@ -150,8 +163,9 @@ def _row(name: str, s: Mapping[str, Any]) -> str:
     counts = s.get("report_counts")
     written = f"{counts.get('written')} / {counts.get('unchanged')}" if counts else ""
     return (f"| {s['label']} | {_fmt(s['median_wall_s'])} | {runs} | "
-            f"{_fmt(s['median_peak_rss_mb'], 0)} | {_fmt(s['html_pages'], 0)} | {written} | "
-            f"{_fmt(s['ratio_wall_vs_hugo'])} | {_fmt(s['ratio_rss_vs_hugo'])} |")
+            f"{_fmt(s['median_cpu_s'])} | {_fmt(s['median_peak_rss_mb'], 0)} | "
+            f"{_fmt(s['html_pages'], 0)} | {written} | {_fmt(s['ratio_wall_vs_hugo'])} | "
+            f"{_fmt(s['ratio_rss_vs_hugo'])} | {_fmt(s['median_others_cpus'], 1)} |")
 
 
 def _problem_text(problems: Mapping[str, Any]) -> str:

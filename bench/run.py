@@ -77,15 +77,15 @@ class SizeBench:
         if error is None and check is not None:
             error = check(m)
         record = RunRecord(rep, error is None, m.wall_s, m.peak_rss_bytes,
-                           m.max_single_rss_bytes, count_html(output), m.returncode,
-                           m.timed_out, error=error)
+                           m.max_single_rss_bytes, m.cpu_s, m.others_cpu_s,
+                           count_html(output), m.returncode, m.timed_out, error=error)
         scenario.runs.append(record)
         if error:
             self.failures.append(f"{name} rep {rep}: {error}")
         status = "ok" if record.ok else f"FAILED: {last_line(error or '')}"
-        print(f"  n={self.n} rep {rep} {name:<12} {m.wall_s:8.2f} s "
-              f"{m.peak_rss_bytes / 2**20:8.0f} MB  {record.html_pages:>7} html  {status}",
-              flush=True)
+        print(f"  n={self.n} rep {rep} {name:<12} {m.wall_s:8.2f} s  cpu {m.cpu_s:7.2f} s "
+              f"{m.peak_rss_bytes / 2**20:7.0f} MB {record.html_pages:>7} html  "
+              f"others {m.others_cpu_s / max(m.wall_s, 1e-9):.1f} CPUs  {status}", flush=True)
         return record
 
     # ---- our generator --------------------------------------------------------------

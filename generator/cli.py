@@ -81,7 +81,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    """Where templates/ and static/ are: the checkout this package runs from,
+    or the current folder when the package was installed elsewhere."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "templates").is_dir() else Path.cwd()
 
 
 def _run_build(args: argparse.Namespace) -> int:
