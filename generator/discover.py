@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +11,13 @@ from pathlib import Path
 @dataclass(frozen=True)
 class FileEntry:
     rel_path: str  # POSIX, relative to the content folder
-    path: Path
+    location: str  # the file's path as found (a str: cheaper than Path at scale)
     size: int
     mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 def discover(content: Path) -> list[FileEntry]:
@@ -21,21 +26,32 @@ def discover(content: Path) -> list[FileEntry]:
     Hidden files and folders (".git", ".DS_Store") are editor and VCS
     noise, not articles; everything else is offered to the readers, so a
     file in an unknown format is reported rather than silently ignored.
+    Symbolic links are not followed: a link could lead outside the content
+    folder or into a loop.
     """
     found: list[FileEntry] = []
-    for folder, dirs, names in os.walk(content):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            path = Path(folder) / name
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            if not path.is_file():
-                continue
-            rel = path.relative_to(content).as_posix()
-            found.append(FileEntry(rel, path, stat.st_size, stat.st_mtime_ns))
+    _scan(str(content), "", found)
     found.sort(key=lambda e: e.rel_path)
     return found
+
+
+def _scan(folder: str, prefix: str, found: list[FileEntry]) -> None:
+    # os.scandir gives the file type and stat without a second system call per
+    # entry, which matters when rebuilds look at tens of thousands of files.
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        rel = prefix + entry.name
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _scan(entry.path, rel + "/", found)
+                continue
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat_module.S_ISREG(info.st_mode):
+            found.append(FileEntry(rel, entry.path, info.st_size, info.st_mtime_ns))

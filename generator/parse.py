@@ -65,7 +65,8 @@ def parse_file(entry: FileEntry, settings: ParseSettings) -> ParseOutcome:
             f"file is {entry.size:,} bytes, over the {settings.max_bytes:,}-byte limit "
             "(max_input_bytes in site.yaml); check it is really an article or raise the limit"))
     try:
-        data = entry.path.read_bytes()
+        with open(entry.location, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         return _failed(entry.rel_path, "", ReadError(f"cannot read the file: {exc.strerror}"))
     digest = hashlib.sha256(data).hexdigest()

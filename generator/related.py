@@ -13,7 +13,8 @@ Related articles
     The weight depends on df in powers of two, not on the corpus size, so adding
     one article almost never reorders the related lists of articles that do
     not share its tags; a pure idf would nudge every list on every build.
-    Each tag contributes at most `per_tag` candidates, the ones nearest in time.
+    Each tag contributes at most `per_tag` candidates: the per_tag/2 articles
+    just before and just after in that tag's own timeline.
 
 Same event, other report
     Two articles are one event when they are at most `max_hours` apart and
@@ -27,11 +28,12 @@ Same event, other report
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
+
+import numpy as np
 
 from generator.models import Article
 
@@ -66,48 +68,62 @@ def tag_postings(articles: Sequence[Article]) -> dict[str, list[int]]:
 
 
 def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[tuple[int, ...]]:
-    """For each article (chronological input), up to `count` indices of related ones."""
-    postings = tag_postings(articles)
-    weight_of = {tag: rarity(len(items)) for tag, items in postings.items()}
-    times = [a.published.timestamp() for a in articles]
-    result = []
-    for index, article in enumerate(articles):
-        scores: dict[int, float] = defaultdict(float)
-        for tag in article.tags:
-            weight = weight_of[tag]
-            for other in _nearest(postings[tag], times, index, rules.per_tag):
-                scores[other] += weight
-        ranked = sorted(
-            ((score / (1 + _days(article.published, articles[o].published) / rules.decay_days),
-              o) for o, score in scores.items()),
-            key=lambda item: (-item[0], item[1]))
-        result.append(tuple(o for _, o in ranked[: rules.count]))
+    """For each article (chronological input), up to `count` indices of related ones.
+
+    Vectorised with NumPy: every (article, candidate, weight) triple from the
+    tag postings goes into flat arrays, weights of one pair are summed with a
+    single sort, and each article's best candidates are picked with another.
+    """
+    total = len(articles)
+    if total < 2 or rules.count == 0:
+        return [() for _ in articles]
+    source, target, weight = _candidate_pairs(tag_postings(articles), rules.per_tag)
+    if source.size == 0:
+        return [() for _ in articles]
+    keys = source.astype(np.int64) * total + target
+    order = np.argsort(keys, kind="stable")
+    keys, weight = keys[order], weight[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sums = np.add.reduceat(weight, starts)
+    pair = keys[starts]
+    src, dst = pair // total, pair % total
+    times = np.array([a.published.timestamp() for a in articles], dtype=np.float64)
+    days = np.abs(times[src] - times[dst]) / 86400.0
+    score = sums / (1.0 + days / rules.decay_days)
+    # Best first within each article; equal scores: the earlier article first.
+    ranked = np.lexsort((dst, -score, src))
+    src, dst = src[ranked], dst[ranked]
+    first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+    result: list[tuple[int, ...]] = [() for _ in articles]
+    bounds = np.r_[first, src.size]
+    for begin, end in zip(bounds[:-1], bounds[1:]):
+        result[int(src[begin])] = tuple(int(d) for d in dst[begin: min(end, begin + rules.count)])
     return result
+
+
+def _candidate_pairs(postings: dict[str, list[int]], per_tag: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(article, candidate, weight) for each article and the `per_tag // 2`
+    articles before and after it in each of its tags' timelines."""
+    reach = max(1, per_tag // 2)
+    sources, targets, weights = [], [], []
+    for items in postings.values():
+        posting = np.asarray(items, dtype=np.int64)
+        value = rarity(len(items))
+        for offset in range(1, min(reach, len(items) - 1) + 1):
+            earlier, later = posting[:-offset], posting[offset:]
+            sources += [earlier, later]
+            targets += [later, earlier]
+            weights.append(np.full(2 * earlier.size, value))
+    if not sources:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    return np.concatenate(sources), np.concatenate(targets), np.concatenate(weights)
 
 
 def rarity(df: int) -> float:
     """Weight of a tag found on `df` articles (see the module docstring)."""
     return 1.0 / (1 + max(df, 1).bit_length() - 1)
-
-
-def _nearest(items: list[int], times: list[float], index: int, limit: int) -> list[int]:
-    """Up to `limit` entries of `items` (sorted by time) nearest in time to `index`."""
-    position = bisect_left(items, index)  # indices are chronological, so this is by time
-    left, right = position - 1, position
-    if right < len(items) and items[right] == index:
-        right += 1
-    found: list[int] = []
-    here = times[index]
-    while len(found) < limit and (left >= 0 or right < len(items)):
-        take_left = right >= len(items) or (
-            left >= 0 and here - times[items[left]] <= times[items[right]] - here)
-        if take_left:
-            found.append(items[left])
-            left -= 1
-        else:
-            found.append(items[right])
-            right += 1
-    return found
 
 
 _NOT_HAN_OR_WORD = re.compile(r"[^\w\u3400-\u9fff]+")

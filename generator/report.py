@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from generator import urls
 from generator.collect import Duplicate, OutOfScope
@@ -28,6 +28,7 @@ class BuildReport:
     cached: int = 0  # files whose parse came from the cache
     rendered: int = 0  # pages rendered (the rest were unchanged and skipped)
     cache_note: str | None = None  # why the cache was thrown away, if it was
+    timings: Mapping[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def errors(self) -> list[Problem]:
@@ -61,6 +62,7 @@ class BuildReport:
                 "unchanged": len(self.written.unchanged),
                 "deleted": len(self.written.deleted),
             },
+            "timings": dict(self.timings),
             "written": list(self.written.written),
             "deleted": list(self.written.deleted),
         }

@@ -52,6 +52,7 @@ What counts as a mention
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -269,7 +270,7 @@ class Taxonomy:
         norm = normalise(text)
         counts: Counter[str] = Counter()
         previous: _Hit | None = None
-        for hit in _leftmost_longest(self._raw_hits(norm)):
+        for hit in self._raw_hits(norm):
             is_gloss = (
                 previous is not None
                 and previous.slug == hit.slug
@@ -327,10 +328,11 @@ class Taxonomy:
         return merged, _dedupe(unknown)
 
     def _raw_hits(self, norm: str) -> Iterable[_Hit]:
-        """Every automaton hit in ``norm`` that respects ASCII word boundaries."""
+        """Non-overlapping hits in ``norm``, leftmost-longest (pyahocorasick's
+        ``iter_long`` resolves overlaps in C), that respect ASCII word boundaries."""
         size = len(norm)
         assert self._automaton is not None
-        for last, pattern in self._automaton.iter(norm):
+        for last, pattern in self._automaton.iter_long(norm):
             start = last - pattern.length + 1
             end = last + 1
             if pattern.check_left and start > 0 and _is_word_char(norm[start - 1]):
@@ -366,18 +368,6 @@ def _round_robin_by_kind(ranked: Sequence[_Scored], limit: int) -> list[_Scored]
         picked.extend(layer[: limit - len(picked)])
         depth += 1
     return picked
-
-
-def _leftmost_longest(hits: Iterable[_Hit]) -> list[_Hit]:
-    """Non-overlapping hits: scanning left to right, the longest hit starting
-    at each position wins and everything overlapping it is dropped."""
-    chosen: list[_Hit] = []
-    position = 0
-    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
-        if hit.start >= position:
-            chosen.append(hit)
-            position = hit.end
-    return chosen
 
 
 def _build_automaton(tags: Sequence[TagDef]) -> Any | None:
@@ -467,7 +457,8 @@ def _mapping_items(node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
 
 def _compose(text: str) -> tuple[yaml.Node | None, Any, list[TaxonomyError]]:
     """Parse YAML keeping both the node tree (for line numbers) and the data."""
-    loader = yaml.SafeLoader(text)
+    # libyaml when available: the taxonomy is parsed in every worker process.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -497,6 +488,7 @@ def load_taxonomy(path: Path) -> tuple[Taxonomy, list[TaxonomyError]]:
     return parse_taxonomy(text)
 
 
+@functools.lru_cache(maxsize=4)
 def parse_taxonomy(text: str) -> tuple[Taxonomy, list[TaxonomyError]]:
     """Like :func:`load_taxonomy`, from the file's text (worker processes get
     the text, not the path, so every process tags with the same taxonomy)."""

@@ -41,7 +41,8 @@ def build_site(tmp_path: Path) -> Callable[..., BuildReport]:
         from dataclasses import replace
         config_used = replace(config or site_config(), cache_dir=tmp_path / ".cache")
         options = BuildOptions(content or ROOT / "content" / "articles",
-                               output or tmp_path / "public", ROOT, config_used, workers=1)
+                               output or tmp_path / "public", ROOT, config_used, workers=1,
+                               search=False)
         return build(options)
     return run
 

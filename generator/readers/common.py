@@ -15,17 +15,41 @@ _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 MAX_FRONT_MATTER_CHARS = 64_000
 
 
-class _NoAliasSafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors/aliases: archivers never write them, and
-    nested aliases are the classic way to make a small file expand without bound."""
+# libyaml's loader when available: parsing front matter is a large share of
+# reading a Hexo file, and the C loader is an order of magnitude faster.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+
+def _refuse_aliases(node: yaml.Node) -> None:
+    """Archivers never write anchors or aliases, and nested aliases are the
+    classic way to make a small file expand without bound: a node reached
+    twice in the composed tree is an alias, and the file is refused."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, "YAML aliases (*name) are not allowed in front matter",
-                event.start_mark)
-        return super().compose_node(parent, index)
+                current.start_mark)
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def _compose_and_construct(yaml_text: str) -> tuple[Any, Any]:
+    loader = _LOADER(yaml_text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _refuse_aliases(node)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True)
@@ -66,8 +90,7 @@ def parse_yaml(yaml_text: str, fence_line: int) -> tuple[dict[str, Any], dict[st
         raise ReadError(f"front matter is {len(yaml_text)} characters long; this is not a "
                         "hand-written header — check the file", fence_line)
     try:
-        node = yaml.compose(yaml_text, Loader=_NoAliasSafeLoader)
-        data = yaml.load(yaml_text, Loader=_NoAliasSafeLoader)
+        node, data = _compose_and_construct(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = fence_line + mark.line if mark is not None else fence_line
