@@ -21,8 +21,20 @@ build: site
 serve: $(STAMP)
 	$(PY) -m generator serve
 
-test: $(STAMP)
+# The browser tests' checkers (axe-core, vnu-jar, linkinator) from the committed
+# package-lock.json; --ignore-scripts: vnu-jar's postinstall would fetch a Java.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+# Everything, browser tests included (they fail, never skip, without Chromium/Java/npm).
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -q
+
+# Without the browser: quick checks while editing.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q --ignore=tests/browser
 
 lint: $(STAMP)
 	$(PY) -m mypy generator

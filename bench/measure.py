@@ -100,7 +100,13 @@ def run_measured(command: Sequence[str], *, cwd: Path, timeout_s: float,
         fired = threading.Event()
         killer = threading.Timer(timeout_s, _on_timeout, args=(process.pid, fired))
         killer.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C or SIGTERM: never leave a build running behind us
+            killer.cancel()
+            _kill_group(process.pid)
+            sampler.stop()
+            raise
         wall = time.perf_counter() - start
         machine_busy = _busy_cpu_s() - machine_before
         killer.cancel()

@@ -7,7 +7,7 @@ import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 MB = 1024 * 1024
 
@@ -83,6 +83,8 @@ class Scenario:
             "report_counts": last.report_counts if last else None,
             "ratio_wall_vs_hugo": _ratio(self.median_wall(), hugo.median_wall() if hugo else None),
             "ratio_rss_vs_hugo": _ratio(self.median_rss(), hugo.median_rss() if hugo else None),
+            # CPU time is far less disturbed than wall time when others load the machine.
+            "ratio_cpu_vs_hugo": _ratio(self.median_cpu(), hugo.median_cpu() if hugo else None),
             "ok_runs": len(self.ok_runs()),
             "runs": [asdict(r) for r in self.runs],
         }
@@ -94,12 +96,14 @@ def search_ratio(scenarios: Mapping[str, Scenario]) -> dict[str, Any] | None:
     hugo, pagefind = scenarios.get("hugo"), scenarios.get("pagefind")
     if not (ours and hugo and pagefind):
         return None
-    parts = (ours.median_wall(), hugo.median_wall(), pagefind.median_wall())
-    if any(p is None for p in parts):
+    ours_s, hugo_s, pagefind_s = ours.median_wall(), hugo.median_wall(), pagefind.median_wall()
+    if ours_s is None or hugo_s is None or pagefind_s is None:
         return None
-    ours_s, hugo_s, pagefind_s = parts  # type: ignore[misc]
+    cpu = (ours.median_cpu(), hugo.median_cpu(), pagefind.median_cpu())
+    cpu_ratio = _ratio(cpu[0], cpu[1] + cpu[2]) if None not in cpu else None  # type: ignore[operator]
     return {"ours_s": _round(ours_s), "hugo_plus_pagefind_s": _round(hugo_s + pagefind_s),
-            "ratio": _ratio(ours_s, hugo_s + pagefind_s), "ours_scenario": ours.name}
+            "ratio": _ratio(ours_s, hugo_s + pagefind_s), "cpu_ratio": cpu_ratio,
+            "ours_scenario": ours.name}
 
 
 def results_document(n: int, reps: int, machine: Mapping[str, Any], corpus: Mapping[str, Any],
@@ -139,16 +143,19 @@ def markdown(document: Mapping[str, Any]) -> str:
     lines = [f"### N = {document['n']:,} articles ({document['reps']} reps, medians)", "",
              machine_line(document["machine"]), "",
              "| scenario | wall s (median) | runs s | CPU s | peak RSS MB | .html "
-             "| written / unchanged | × Hugo time | × Hugo RSS | others' CPUs |",
-             "|---|---:|---|---:|---:|---:|---|---:|---:|---:|"]
+             "| written / unchanged | × Hugo wall | × Hugo CPU | × Hugo RSS | others' CPUs |",
+             "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|"]
     for name, s in document["scenarios"].items():
         lines.append(_row(name, s))
     ratio = document.get("search_ratio")
     if ratio:
         lines += ["", f"Search: ours-with-search ({ratio['ours_scenario']}) "
                       f"{ratio['ours_s']} s / (Hugo + Pagefind) {ratio['hugo_plus_pagefind_s']} s"
-                      f" = **{ratio['ratio']}×**"]
+                      f" = **{ratio['ratio']}×** wall, {ratio.get('cpu_ratio')}× CPU"]
     notes = [f"- {s['label']}: {s['note']}" for s in document["scenarios"].values() if s["note"]]
+    notes.append("- others' CPUs: how many of the machine's CPUs other processes kept busy "
+                 "during the runs (median); above ~0.3 the wall times are inflated — compare "
+                 "CPU s and × Hugo CPU instead")
     problems = document.get("generator_problems")
     if problems and (problems.get("errors") or problems.get("failures")):
         notes.append(f"- generator problems on this corpus: {_problem_text(problems)}")
@@ -165,7 +172,8 @@ def _row(name: str, s: Mapping[str, Any]) -> str:
     return (f"| {s['label']} | {_fmt(s['median_wall_s'])} | {runs} | "
             f"{_fmt(s['median_cpu_s'])} | {_fmt(s['median_peak_rss_mb'], 0)} | "
             f"{_fmt(s['html_pages'], 0)} | {written} | {_fmt(s['ratio_wall_vs_hugo'])} | "
-            f"{_fmt(s['ratio_rss_vs_hugo'])} | {_fmt(s['median_others_cpus'], 1)} |")
+            f"{_fmt(s.get('ratio_cpu_vs_hugo'))} | {_fmt(s['ratio_rss_vs_hugo'])} | "
+            f"{_fmt(s['median_others_cpus'], 1)} |")
 
 
 def _problem_text(problems: Mapping[str, Any]) -> str:
@@ -209,3 +217,41 @@ def _mb(value: float | None) -> float | None:
 def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else round(a / b, 2)
 
+
+
+# -- re-rendering -----------------------------------------------------------------------
+def rerender(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Recompute medians, ratios and the search ratio of a saved results document
+    from its runs (after this module's summaries change)."""
+    scenarios = {}
+    for name, saved in document["scenarios"].items():
+        scenario = Scenario(name, list(saved.get("command") or []), note=saved.get("note"))
+        scenario.runs = [RunRecord(**run) for run in saved["runs"]]
+        scenarios[name] = scenario
+    fresh = results_document(document["n"], document["reps"], document["machine"],
+                             document["corpus"], scenarios, document["started"],
+                             document.get("generator_problems"))
+    return {**document, **fresh}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m bench.report RESULTS.json…`: rewrite each JSON's summaries and .md,
+    and latest.md (beside the first file) from all of them, e.g. to show sizes that
+    were run separately in one table file."""
+    import sys
+    paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    documents = []
+    for path in paths:
+        document = rerender(json.loads(path.read_text(encoding="utf-8")))
+        write_json(path, document)
+        path.with_suffix(".md").write_text(markdown(document), encoding="utf-8")
+        documents.append(document)
+    if documents:
+        commands = sorted({str(d.get("command", "python -m bench.run")) for d in documents})
+        (paths[0].parent / "latest.md").write_text(
+            combined_markdown(documents, "` and `".join(commands)), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

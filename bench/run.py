@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -36,12 +37,12 @@ from bench import corpus as corpus_mod  # noqa: E402
 from bench.measure import Measurement, run_measured  # noqa: E402
 from bench.report import (RunRecord, Scenario, combined_markdown, markdown,  # noqa: E402
                           results_document, write_json)
-from bench.tools import PROJECT, ToolMissing, Tools, discover_tools, machine_info  # noqa: E402
+from bench.tools import (PROJECT, ToolMissing, Tools, discover_tools,  # noqa: E402
+                         machine_info, snapshot_generator)
 
 BENCH = PROJECT / "bench"
 HUGO_TEMPLATE = BENCH / "hugo-site"
 PELICAN_CONF = BENCH / "pelican-site" / "pelicanconf.py"
-SITE_CONFIG = PROJECT / "site.yaml"
 DEFAULT_TIMEOUT_S = 30 * 60
 
 
@@ -92,7 +93,8 @@ class SizeBench:
     def ours_command(self, report: Path, *, clean: bool, search: bool) -> list[str]:
         command = [self.tools.python, "-m", "generator", "build",
                    "--content", str(self.paths.ours), "--output", str(self.out["ours"]),
-                   "--config", str(SITE_CONFIG), "--report", str(report), "--quiet"]
+                   "--config", str(self.tools.generator_root / "site.yaml"),
+                   "--report", str(report), "--quiet"]
         if clean and self.tools.has_flag("--clean"):
             command.append("--clean")
         if not search and self.tools.has_flag("--no-search"):
@@ -108,7 +110,7 @@ class SizeBench:
         if clean:
             self.clear_ours()
         record = self.measure(name, rep, self.ours_command(report, clean=clean, search=search),
-                              self.out["ours"],
+                              self.out["ours"], env=self.tools.generator_env(),
                               check=lambda m: self.check_report(report, expect_articles))
         record.report_counts = read_counts(report)
         if name == "ours_cold" and self.first_cold_report is None and report.exists():
@@ -132,7 +134,7 @@ class SizeBench:
         remove(out)
         for leftover in out.parent.glob(f".{out.name}.*"):  # staging folders of write.py
             remove(leftover)
-        for folder in (self.run_dir, self.paths.ours.parent, PROJECT):
+        for folder in (self.run_dir, self.paths.ours.parent, self.tools.generator_root):
             remove(folder / ".cache")
 
     def ours_rep(self, rep: int) -> None:
@@ -187,9 +189,9 @@ class SizeBench:
             self.hugo_rep(rep)
             self.pelican_rep(rep)
         self.annotate()
-        # The generator keeps its cache in the project's .cache/ unless told otherwise;
-        # leave no synthetic-corpus cache behind for the next real build.
-        if not self.tools.has_flag("--cache-dir"):
+        if self.tools.generator_root == PROJECT and not self.tools.has_flag("--cache-dir"):
+            # --live runs used the project's own .cache/; leave no synthetic-corpus
+            # cache behind for the next real build.
             remove(PROJECT / ".cache")
 
     def annotate(self) -> None:
@@ -276,6 +278,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=BENCH / "work",
                         help="corpora and outputs (default bench/work, git-ignored)")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
+    parser.add_argument("--live", action="store_true",
+                        help="measure the working tree's generator/ directly instead of a "
+                             "copy frozen at start (edits during the run then leak in)")
     args = parser.parse_args(argv)
     try:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -288,8 +293,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # so a kill still stops the running build
+    root = PROJECT if args.live else snapshot_generator(args.work / "generator-snapshot")
     try:
-        tools = discover_tools(_project_python())
+        tools = discover_tools(_project_python(), root)
     except ToolMissing as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
@@ -316,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                 encoding="utf-8")
         print(markdown(document), flush=True)
     return 0
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through run_measured, which kills the child
 
 
 def _project_python() -> str:

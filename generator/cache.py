@@ -19,13 +19,14 @@ from typing import Iterable, Iterator, Mapping
 
 from generator import __version__
 
-SCHEMA = 3
+SCHEMA = 4
 _TABLES = """
 CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, outcome BLOB NOT NULL, body TEXT);
 CREATE TABLE IF NOT EXISTS files (rel_path TEXT PRIMARY KEY, size INTEGER NOT NULL,
                                   mtime_ns INTEGER NOT NULL, sha TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS last_build (id INTEGER PRIMARY KEY CHECK (id = 0),
+                                       signature TEXT NOT NULL, report BLOB NOT NULL);
 """
 
 
@@ -86,8 +87,9 @@ class BuildCache:
         if rows.get("schema") != str(SCHEMA) or rows.get("generator") != __version__:
             return (f"made by generator {rows.get('generator')} schema {rows.get('schema')}, "
                     f"this is {__version__} schema {SCHEMA}")
-        check = db.execute("PRAGMA quick_check").fetchone()
-        return None if check and check[0] == "ok" else f"failed its integrity check: {check}"
+        # No integrity scan here (it reads the whole file, which a no-change rebuild
+        # cannot afford); damage found later is handled where it is read.
+        return None
 
     @staticmethod
     def _stamp(db: sqlite3.Connection) -> None:
@@ -103,8 +105,12 @@ class BuildCache:
     def file_stats(self) -> dict[str, FileStat]:
         if self.db is None:
             return {}
-        return {rel: FileStat(size, mtime, sha) for rel, size, mtime, sha
-                in self.db.execute("SELECT rel_path, size, mtime_ns, sha FROM files")}
+        try:
+            return {rel: FileStat(size, mtime, sha) for rel, size, mtime, sha
+                    in self.db.execute("SELECT rel_path, size, mtime_ns, sha FROM files")}
+        except sqlite3.DatabaseError as exc:
+            self._give_up(exc)
+            return {}
 
     def save_file_stats(self, stats: Mapping[str, FileStat]) -> None:
         if self.db is None:
@@ -117,7 +123,28 @@ class BuildCache:
 
     # -- parsed outcomes --------------------------------------------------
     def get_outcomes(self, keys: Iterable[str]) -> dict[str, object]:
-        """Parsed outcomes (without bodies) for the keys that are cached."""
+        """Parsed outcomes (without bodies) for the keys that are cached; a
+        damaged database reads as empty (everything is parsed again)."""
+        if self.db is None:
+            return {}
+        try:
+            return self._get_outcomes(keys)
+        except sqlite3.DatabaseError as exc:
+            self._give_up(exc)
+            return {}
+
+    def _give_up(self, exc: Exception) -> None:
+        """Stop using a database found damaged mid-build; the next build
+        starts a new one (see _open)."""
+        self.rebuilt_reason = f"was damaged ({exc}); it will be rebuilt"
+        try:
+            if self.db is not None:
+                self.db.execute("DELETE FROM info")
+        except sqlite3.DatabaseError:
+            pass
+        self.close()
+
+    def _get_outcomes(self, keys: Iterable[str]) -> dict[str, object]:
         if self.db is None:
             return {}
         found: dict[str, object] = {}
@@ -164,19 +191,32 @@ class BuildCache:
             self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", [(k,) for k in keep])
             self.db.execute("DELETE FROM parsed WHERE key NOT IN (SELECT key FROM keep)")
 
-    # -- render keys of the last build --------------------------------------
-    def page_keys(self) -> dict[str, str]:
+    # -- the last build, for the nothing-changed fast path -------------------
+    def last_build(self, signature: str) -> object | None:
+        """The report of the last build if it was made from exactly these inputs."""
         if self.db is None:
-            return {}
-        return dict(self.db.execute("SELECT path, key FROM pages"))
+            return None
+        try:
+            row = self.db.execute("SELECT signature, report FROM last_build WHERE id = 0"
+                                  ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._give_up(exc)
+            return None
+        if row is None or row[0] != signature:
+            return None
+        try:
+            return pickle.loads(row[1])
+        except Exception:
+            return None
 
-    def save_page_keys(self, keys: Mapping[str, str]) -> None:
+    def save_last_build(self, signature: str, report: object) -> None:
         if self.db is None:
             return
+        blob = pickle.dumps(report, protocol=5)
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute("DELETE FROM pages")
-            self.db.executemany("INSERT INTO pages VALUES (?, ?)", list(keys.items()))
+            self.db.execute("INSERT OR REPLACE INTO last_build VALUES (0, ?, ?)",
+                            (signature, blob))
 
 
 def open_cache(path: Path | None) -> BuildCache:

@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--workers", type=int, default=0,
                        help="worker processes for parsing (default: one per CPU)")
     build.add_argument("--quiet", action="store_true", help="print only the summary")
+    build.add_argument("--no-search", action="store_true",
+                       help="skip the search index (quicker local builds; search page says so)")
     build.set_defaults(run=_run_build)
     serve = sub.add_parser("serve", help="preview the site on localhost")
     _common(serve, output_default=None)
@@ -95,7 +97,8 @@ def _run_build(args: argparse.Namespace) -> int:
     if not args.content.is_dir():
         raise ConfigError(f"content folder {args.content} does not exist")
     options = BuildOptions(args.content, args.output, _project_root(), config,
-                           workers=args.workers, clean=args.clean, use_cache=not args.no_cache)
+                           workers=args.workers, clean=args.clean, use_cache=not args.no_cache,
+                           search=not getattr(args, "no_search", False))
     with console_progress(enabled=not args.quiet) as progress:
         report = build(options, progress)
     if args.report:
@@ -122,7 +125,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 def _watched(args: argparse.Namespace, config: Config) -> list[Path]:
     root = _project_root()
     paths = [args.content, root / "templates", root / "static", args.config]
-    for extra in (config.taxonomy_path, config.pages_dir):
+    for extra in (config.taxonomy_path, config.pages_dir, config.events_path):
         if extra is not None:
             paths.append(extra)
     return paths

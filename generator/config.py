@@ -49,6 +49,7 @@ class Config:
     cache_dir: Path | None = None
     taxonomy_path: Path | None = None
     pages_dir: Path | None = None
+    events_path: Path | None = None  # key events for the chart and timeline
     source_path: Path | None = None
 
     @property
@@ -91,7 +92,7 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Config:
     folder = path.parent
     known = {"title", "description", "base_url", "language", "timezone", "page_size",
              "feed_size", "summary_chars", "reading_chars_per_minute", "max_input_bytes",
-             "scope", "taxonomy", "pages", "related", "same_event", "cache"}
+             "scope", "taxonomy", "pages", "related", "same_event", "cache", "events"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; "
@@ -115,6 +116,7 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Config:
         cache_dir=folder / str(raw.get("cache", ".cache")),
         taxonomy_path=folder / str(raw.get("taxonomy", "content/tags.yaml")),
         pages_dir=folder / str(raw.get("pages", "content/pages")),
+        events_path=folder / str(raw.get("events", "content/events.yaml")),
         source_path=path,
     )
     try:

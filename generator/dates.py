@@ -43,7 +43,11 @@ def _aware(value: datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
     had_zone = value.tzinfo is not None
     if not had_zone:
         value = value.replace(tzinfo=zone)
-    result = value.astimezone(timezone.utc)
+    try:
+        result = value.astimezone(timezone.utc)
+    except OverflowError:
+        # Year 1 east of UTC or year 9999 west of it has no UTC equivalent.
+        raise DateParseError(f"{value.isoformat()} is outside 1990–2099") from None
     if not EARLIEST <= result < LATEST:
         raise DateParseError(f"{result.isoformat()} is outside 1990–2099")
     return result, had_zone
@@ -83,7 +87,10 @@ def _dmy(text: str) -> datetime | None:
 
 def from_epoch_ms(ms: int) -> datetime:
     """A millisecond epoch (the archiver's comment) as UTC."""
-    result = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    try:
+        result = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise DateParseError(f"epoch {ms} is outside 1990–2099") from None
     if not EARLIEST <= result < LATEST:
         raise DateParseError(f"epoch {ms} is outside 1990–2099")
     return result

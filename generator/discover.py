@@ -54,4 +54,17 @@ def _scan(folder: str, prefix: str, found: list[FileEntry]) -> None:
         except OSError:
             continue
         if stat_module.S_ISREG(info.st_mode):
-            found.append(FileEntry(rel, entry.path, info.st_size, info.st_mtime_ns))
+            found.append(FileEntry(_printable(rel), entry.path, info.st_size,
+                                   info.st_mtime_ns))
+
+
+def _printable(rel: str) -> str:
+    """A name that is not valid UTF-8 (a GBK name from a Windows zip) arrives
+    with surrogate escapes, which the cache, the report and the console cannot
+    encode; show its undecodable bytes as \\xNN. The file is still opened by
+    its real name (FileEntry.location)."""
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -31,6 +31,8 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；])")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _VOA_ID = re.compile(r"/(\d{4,})\.html?$")
+# Control characters never belong in a URL (and XML forbids most of them).
+_URL_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,14 @@ def _is_dmy(value: object) -> bool:
 def _safe_url(url: str | None, what: str, warnings: list[str]) -> str | None:
     if not url:
         return None
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[x": an unclosed IPv6 bracket
+        parts = None
+    if parts is None or _URL_UNSAFE.search(url):
+        warnings.append(f"{what} {url[:80]!r} is not a valid URL; left out")
+        return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         warnings.append(f"{what} {url[:80]!r} is not an http(s) URL; left out")
         return None

@@ -30,7 +30,7 @@ def by_key(key: str) -> Outlet:
 def detect_outlet(urls: Iterable[str | None], names: Iterable[str | None]) -> Outlet:
     """First outlet whose host matches one of `urls`, else whose name appears in
     `names`; OTHER when nothing identifies it. URLs win: they are hard evidence."""
-    hosts = [urlsplit(u).hostname or "" for u in urls if u]
+    hosts = [_host(u) for u in urls if u]
     # An image proxy such as images.weserv.nl?url=gdb.voanews.com/... hides the host.
     hosts += [_proxied_host(u) for u in urls if u and "url=" in u]
     for outlet, suffixes, _ in _RULES:
@@ -47,4 +47,12 @@ def _proxied_host(url: str) -> str:
     target = url.split("url=", 1)[1].split("&", 1)[0]
     if "://" not in target:
         target = "https://" + target
-    return urlsplit(target).hostname or ""
+    return _host(target)
+
+
+def _host(url: str) -> str:
+    """The URL's host name; "" when urlsplit refuses it (e.g. "http://[x")."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""

@@ -73,7 +73,20 @@ def parse_file(entry: FileEntry, settings: ParseSettings) -> ParseOutcome:
     return parse_bytes(SourceFile(entry.rel_path, data, digest), settings)
 
 
+# The start of the reason given when reading a file hit a bug in the generator.
+INTERNAL_ERROR = "the generator failed on this file"
+
+
 def parse_bytes(source: SourceFile, settings: ParseSettings) -> ParseOutcome:
+    try:
+        return _parse_bytes(source, settings)
+    except Exception as exc:  # a bug must cost one file, not the whole build
+        return _failed(source.rel_path, source.digest, ReadError(
+            f"{INTERNAL_ERROR} ({type(exc).__name__}: {str(exc)[:200]}); it was not "
+            "published — please report this with the file"))
+
+
+def _parse_bytes(source: SourceFile, settings: ParseSettings) -> ParseOutcome:
     try:
         result = normalize(read_source(source), source.digest, settings.normalize)
     except ReadError as exc:

@@ -9,26 +9,31 @@ parsed again and an unchanged page is not rendered again.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
-from generator import collect, related
+from generator import __version__
 from generator.cache import BuildCache, FileStat, open_cache
 from generator.config import Config
 from generator.discover import FileEntry, discover
 from generator.models import Article, Problem, Severity
-from generator.normalize import NormalizeSettings
-from generator.pages import read_pages
-from generator.parse import ParseOutcome, ParseSettings, cache_key, parse_file
-from generator.render import PageJob, Renderer, SiteModel, TagInfo, build_site_model
 from generator.report import BuildReport
-from generator.static import static_files
-from generator.tagging import Taxonomy, parse_taxonomy
-from generator.write import (KEEP, Content, check_output_dir, intact, live_folder,
-                             load_manifest, write_site)
+from generator.write import (KEEP, MANIFEST, Content, WriteResult, check_output_dir, intact,
+                             live_folder, load_manifest, write_site)
+
+if TYPE_CHECKING:
+    from generator.parse import ParseOutcome, ParseSettings
+    from generator.render import PageJob, Renderer, SiteModel, TagInfo
+    from generator.tagging import Taxonomy
+
+# The stages below import their heavy modules (lxml, nh3, NumPy, Jinja, the
+# tagger) when they run, so a rebuild that finds nothing changed starts fast.
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -46,6 +51,7 @@ class BuildOptions:
     workers: int = 0  # 0: one per CPU
     clean: bool = False  # ignore the cache and the live site's render keys
     use_cache: bool = True
+    search: bool = True  # build the Pagefind search index (generator/search.py)
 
 
 @dataclass(frozen=True)
@@ -63,39 +69,131 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
                                       "project": options.project})
     cache = _open_cache(options)
     try:
-        return _build(options, cache, progress)
+        start = time.perf_counter()
+        entries = discover(options.content)
+        signature = build_signature(options, entries)
+        previous = None if options.clean else cache.last_build(signature)
+        if isinstance(previous, BuildReport):
+            return _nothing_changed(previous, time.perf_counter() - start)
+        report = _build(options, cache, entries, progress)
+        cache.save_last_build(build_signature(options, entries), report)
+        return report
     finally:
         cache.close()
 
 
-def _build(options: BuildOptions, cache: BuildCache, progress: Progress | None) -> BuildReport:
+def build_signature(options: BuildOptions, entries: Sequence[FileEntry]) -> str:
+    """A hash of everything a build reads — content files (by size and mtime,
+    like make), settings, taxonomy, events, pages, templates, static files,
+    the generator's own code — and of the live output's manifest. Equal
+    signatures mean the build would write nothing."""
+    digest = hashlib.sha256(repr((__version__, options.config, options.search)).encode())
+    for entry in entries:
+        digest.update(f"{entry.rel_path}\0{entry.size}\0{entry.mtime_ns}\n".encode())
     config = options.config
-    taxonomy_text, taxonomy_problems = read_taxonomy(config)
-    settings = parse_settings(config, taxonomy_text)
-    entries = discover(options.content)
-    parsed = parse_stage(entries, settings, cache, options.workers, progress)
+    watched = [options.project / "templates", options.project / "static",
+               Path(__file__).parent, config.source_path, config.taxonomy_path,
+               config.events_path, config.pages_dir]
+    for path in watched:
+        for found in _stats(path):
+            digest.update(found.encode())
+    digest.update(_live_marker(options.output).encode())
+    return digest.hexdigest()
+
+
+def _stats(path: Path | None) -> list[str]:
+    if path is None or not path.exists():
+        return [f"{path}: none"]
+    if path.is_file():
+        info = path.stat()
+        return [f"{path}\0{info.st_size}\0{info.st_mtime_ns}"]
+    return [line for entry in discover(path)
+            for line in (f"{path}/{entry.rel_path}\0{entry.size}\0{entry.mtime_ns}",)]
+
+
+def _live_marker(output: Path) -> str:
+    """Which generation is live and its manifest's stat: a hand-deleted or
+    swapped output folder changes it."""
+    try:
+        target = os.readlink(output)
+        info = (output / MANIFEST).stat()
+        return f"{target}\0{info.st_size}\0{info.st_mtime_ns}"
+    except OSError:
+        return "no output"
+
+
+def _nothing_changed(previous: BuildReport, seconds: float) -> BuildReport:
+    every = tuple(sorted(set(previous.written.written) | set(previous.written.unchanged)))
+    return replace(previous, written=WriteResult((), every, ()), parsed=0,
+                   cached=previous.parsed + previous.cached, rendered=0,
+                   cache_note=None, timings={"unchanged": round(seconds, 3)})
+
+
+def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry],
+           progress: Progress | None) -> BuildReport:
+    from generator import collect, search
+    from generator.events import load_events
+    from generator.pages import read_pages
+    from generator.parse import cache_key
+    from generator.render import Renderer
+    from generator.static import static_files
+
+    config = options.config
+    clock = StageClock()
+    with clock("discover"):
+        taxonomy_text, taxonomy_problems = read_taxonomy(config)
+        settings = parse_settings(config, taxonomy_text)
+    with clock("parse"):
+        parsed = parse_stage(entries, settings, cache, options.workers, progress)
     outcomes = parsed.outcomes
     problems = taxonomy_problems + [o.problem for o in outcomes if o.problem is not None]
     problems += _unknown_tag_problems(outcomes)
     articles = [o.article for o in outcomes if o.article is not None]
     problems += [Problem(a.rel_path, Severity.WARNING, w) for a in articles for w in a.warnings]
-    published, out_of_scope = collect.split_scope(articles, config.scope, config.zone)
-    published, duplicates = collect.deduplicate(published, config.zone)
-    published = collect.resolve_slug_collisions(collect.chronological(published))
-    site_pages, page_problems = read_pages(config.pages_dir)
-    problems += page_problems
-    site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config)
-    renderer = Renderer(config, options.project / "templates", site)
-    files, keys, rendered = render_stage(renderer, options.output, cache, parsed.fresh_bodies,
-                                         settings, options.clean, progress)
-    files.update(static_files(options.project / "static"))
-    result = write_site(options.output, files, keys=keys)
-    cache.save_file_stats(parsed.stats)
-    cache.prune_outcomes(cache_key(o.digest, settings) for o in outcomes if o.digest)
+    with clock("collect"):
+        published, out_of_scope = collect.split_scope(articles, config.scope, config.zone)
+        published, duplicates = collect.deduplicate(published, config.zone)
+        published = collect.resolve_slug_collisions(collect.chronological(published))
+        site_pages, page_problems = read_pages(config.pages_dir)
+        problems += page_problems
+    with clock("link"):
+        site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config)
+        events, event_problems = load_events(config.events_path, settings.taxonomy.tags)
+        problems += event_problems
+        site = replace(site, events=tuple(events))
+    with clock("render"):
+        renderer = Renderer(config, options.project / "templates", site, search=options.search)
+        files, keys, rendered = render_stage(renderer, options.output, cache,
+                                             parsed.fresh_bodies, settings, options.clean,
+                                             progress)
+        files.update(static_files(options.project / "static"))
+    with clock("write"):
+        if options.search:
+            result = search.write_with_index(options.output, files, keys, progress)
+        else:
+            result = write_site(options.output, files, keys=keys)
+        cache.save_file_stats(parsed.stats)
+        cache.prune_outcomes(cache_key(o.digest, settings) for o in outcomes if o.digest)
     return BuildReport(published, sorted(problems, key=_problem_order), out_of_scope,
                        duplicates, result, len(entries), options.content, options.output,
                        parsed=parsed.parsed, cached=parsed.cached, rendered=rendered,
-                       cache_note=cache.rebuilt_reason)
+                       cache_note=cache.rebuilt_reason, timings=clock.seconds)
+
+
+class StageClock:
+    """Wall time per stage, for the report (never written into the site)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter()
+                                        - start, 3)
 
 
 def _open_cache(options: BuildOptions) -> BuildCache:
@@ -111,6 +209,8 @@ def _open_cache(options: BuildOptions) -> BuildCache:
 def read_taxonomy(config: Config) -> tuple[str, list[Problem]]:
     """The taxonomy file's text (so workers can build the same automaton) and
     its problems; a missing file means no tags, with a warning."""
+    from generator.tagging import parse_taxonomy
+
     path = config.taxonomy_path
     name = path.name if path else "tags.yaml"
     if path is None or not path.exists():
@@ -122,6 +222,9 @@ def read_taxonomy(config: Config) -> tuple[str, list[Problem]]:
 
 
 def parse_settings(config: Config, taxonomy_text: str) -> ParseSettings:
+    from generator.normalize import NormalizeSettings
+    from generator.parse import ParseSettings
+
     normalize = NormalizeSettings(config.timezone, config.summary_chars,
                                   config.reading_chars_per_minute)
     keywords = config.scope.keywords if config.scope.enabled else ()
@@ -133,6 +236,8 @@ def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: Bu
                 workers: int, progress: Progress | None) -> Parsed:
     """Outcomes for every file: from the cache when the file's size and mtime
     match the last build and its parse is cached, else parsed now."""
+    from generator.parse import cache_key
+
     known = cache.file_stats()
     keyed: dict[str, str] = {}
     for entry in entries:
@@ -171,6 +276,8 @@ def _at(outcome: ParseOutcome, rel_path: str) -> ParseOutcome:
 def parse_all(entries: Sequence[FileEntry], settings: ParseSettings, workers: int,
               progress: Progress | None) -> list[ParseOutcome]:
     """Parse files, across processes when there are many."""
+    from generator.parse import parse_file
+
     count = workers or os.cpu_count() or 1
     if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
         results = []
@@ -201,6 +308,8 @@ def _warm_worker(settings: ParseSettings) -> None:
 
 
 def _parse_in_worker(entry: FileEntry) -> ParseOutcome:
+    from generator.parse import parse_file
+
     assert _WORKER_SETTINGS is not None
     return parse_file(entry, _WORKER_SETTINGS)
 
@@ -216,6 +325,9 @@ def _unknown_tag_problems(outcomes: Iterable[ParseOutcome]) -> list[Problem]:
 def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_pages: list,
                config: Config) -> SiteModel:
     """Related articles, same-event reports and co-occurring tags, by slug."""
+    from generator import related
+    from generator.render import build_site_model
+
     rel = related.related_articles(published, config.related)
     same = related.same_event_links(published, config.same_event)
     by_slug = {a.slug: tuple(published[i] for i in rel[n]) for n, a in enumerate(published)}
@@ -226,6 +338,8 @@ def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_page
 
 
 def _tag_infos(taxonomy: Taxonomy) -> dict[str, TagInfo]:
+    from generator.render import TagInfo
+
     return {slug: TagInfo(slug, t.name, t.en, t.kind) for slug, t in taxonomy.tags.items()}
 
 
@@ -265,6 +379,8 @@ def render_stage(renderer: Renderer, output: Path, cache: BuildCache,
 def _bodies_for(jobs: Sequence[PageJob], cache: BuildCache, fresh: dict[str, str],
                 settings: ParseSettings) -> dict[str, str]:
     """digest → body HTML for the articles these pages show."""
+    from generator.parse import cache_key
+
     wanted = {a.digest for job in jobs for a in job.bodies}
     bodies = {d: fresh[d] for d in wanted if d in fresh}
     missing = {cache_key(d, settings): d for d in wanted - set(bodies)}

@@ -6,9 +6,6 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
 from generator.pipeline import Progress as ProgressCallback
 from generator.report import BuildReport
 
@@ -21,6 +18,9 @@ def console_progress(enabled: bool = True) -> Iterator[ProgressCallback | None]:
     if not enabled or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=Console(stderr=True), transient=True)
     tasks: dict[str, int] = {}

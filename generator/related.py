@@ -31,9 +31,10 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from generator.models import Article
 
@@ -74,6 +75,8 @@ def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[t
     tag postings goes into flat arrays, weights of one pair are summed with a
     single sort, and each article's best candidates are picked with another.
     """
+    import numpy as np  # imported here: a no-change rebuild never needs it
+
     total = len(articles)
     if total < 2 or rules.count == 0:
         return [() for _ in articles]
@@ -105,6 +108,8 @@ def _candidate_pairs(postings: dict[str, list[int]], per_tag: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(article, candidate, weight) for each article and the `per_tag // 2`
     articles before and after it in each of its tags' timelines."""
+    import numpy as np
+
     reach = max(1, per_tag // 2)
     sources, targets, weights = [], [], []
     for items in postings.values():

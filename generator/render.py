@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import pickle
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -20,9 +20,11 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from generator import __version__, urls
+from generator import __version__, chart, seo, urls
 from generator.collect import Month, by_month, local, pages
 from generator.config import Config
+from generator.events import Event, MonthItems, counts_by_month, in_month, interleave, \
+    split_events, tagged
 from generator.models import Article, Outlet, Page
 
 KIND_LABELS = {"person": "人物", "country": "国家和地区", "organisation": "组织机构",
@@ -52,6 +54,7 @@ class SiteModel:
     same_event: Mapping[str, tuple[Article, ...]] = field(default_factory=dict)
     related_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     pages: tuple[Page, ...] = ()
+    events: tuple[Event, ...] = ()  # key events, by day (content/events.yaml)
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,22 @@ def build_site_model(articles: Sequence[Article], tags: Mapping[str, TagInfo],
     )
 
 
+@dataclass(frozen=True)
+class EventLink:
+    number: int
+    event: Event
+    href: str  # site path of the timeline page showing it, with its anchor
+
+
 class Renderer:
-    def __init__(self, config: Config, template_dir: Path, site: SiteModel) -> None:
+    def __init__(self, config: Config, template_dir: Path, site: SiteModel,
+                 search: bool = True) -> None:
         self.config = config
-        self.site = site
+        # An event links only to tags that have a page.
+        self.site = dataclasses.replace(site, events=tuple(
+            dataclasses.replace(e, tags=tuple(t for t in e.tags if site.tag_articles.get(t)))
+            for e in site.events))
+        self.search = search  # a search index is built beside the pages
         self.template_dir = template_dir
         self.link = urls.Urls(config.base_url)
         self.env = Environment(
@@ -138,7 +153,15 @@ class Renderer:
             "short_day": lambda dt: f"{local(dt, zone).month}月{local(dt, zone).day}日",
             "full_time": lambda dt: _full_time(local(dt, zone)),
             "nav_pages": [{"title": p.title, "path": f"{p.slug}/"} for p in self.site.pages],
+            "event_day": lambda e: _day(e.day),
+            "article_ld": lambda a: seo.article_json_ld(a, self.config, self.link,
+                                                        self._tag_names(a.tags)),
+            "site_ld": lambda: seo.site_json_ld(self.config, self.link),
+            "og_locale": seo.og_locale(self.config.language),
         }
+
+    def _tag_names(self, slugs: Sequence[str]) -> list[str]:
+        return [self.site.tags[t].name if t in self.site.tags else t for t in slugs]
 
     # -- keys and rendering -------------------------------------------------
     def _compute_base_key(self) -> str:
@@ -160,25 +183,32 @@ class Renderer:
         return hashlib.sha256((self._base_key + repr(frozen)).encode()).hexdigest()[:32]
 
     def fingerprint(self, article: Article) -> str:
+        """What identifies an article's shown fields: its source bytes (every
+        field is parsed from them under settings that are part of the base
+        key), its slug and its tags."""
         found = self._fingerprints.get(id(article))
         if found is None:
-            found = hashlib.sha1(pickle.dumps(article, protocol=5)).hexdigest()
+            found = f"{article.digest[:20]}|{article.slug}|{'/'.join(article.tags)}"
             self._fingerprints[id(article)] = found
         return found
 
     def _freeze(self, value: Any) -> Any:
-        if isinstance(value, Article):
+        """A hashable, repr-stable stand-in for a page context value."""
+        kind = type(value)
+        if kind is Article:
             return self.fingerprint(value)
-        if isinstance(value, (str, int, float, bool, type(None), datetime, date)):
+        if kind in (str, int, float, bool, type(None), datetime, date):
             return value
+        if kind is tuple or kind is list:
+            return tuple(self._freeze(v) for v in value)
         if isinstance(value, Mapping):
             return tuple((k, self._freeze(v)) for k, v in value.items())
         if isinstance(value, (list, tuple)):
             return tuple(self._freeze(v) for v in value)
         if dataclasses.is_dataclass(value):
-            return (type(value).__name__,) + tuple(
+            return (kind.__name__,) + tuple(
                 self._freeze(getattr(value, f.name)) for f in dataclasses.fields(value))
-        raise TypeError(f"cannot fingerprint {type(value).__name__} in a page context")
+        raise TypeError(f"cannot fingerprint {kind.__name__} in a page context")
 
     def render(self, job: PageJob, bodies: Mapping[str, str] | None = None) -> str:
         """The page's text; `bodies` maps article digest → sanitised body HTML."""
@@ -195,14 +225,17 @@ class Renderer:
     def jobs(self) -> Iterator[PageJob]:
         """Every page of the site except static assets, in a stable order."""
         yield from self.timeline_pages()
+        yield from self.card_index()
         yield from self.article_pages()
         yield from self.month_pages()
         yield from self.year_pages()
         yield self.archive_page()
         yield from self.tag_pages()
+        yield from self.tag_feeds()
         yield from self.outlet_pages()
         yield from self.authored_pages()
         yield self.feed()
+        yield self.search_page()
         yield self._page("404.html", "404.html")
         yield self.sitemap()
         yield PageJob("robots.txt", None, text=f"User-agent: *\nAllow: /\nSitemap: "
@@ -210,21 +243,89 @@ class Renderer:
         yield PageJob(".nojekyll", None)
 
     def _paginated(self, template: str, first: str, items: Sequence[Article],
+                   events: Sequence[Event] = (), first_extra: Mapping[str, Any] | None = None,
                    **context: Any) -> Iterator[PageJob]:
+        """A long list split into pages of `page_size` articles, oldest first, with
+        the events that fall among each page's articles."""
         chunks = pages(items, self.config.page_size)
         last = urls.paginated(first, len(chunks))
+        placed = split_events(chunks, events, self.config.zone)
         for number, chunk in enumerate(chunks, start=1):
             pagination = Pagination(
                 number, len(chunks),
                 urls.paginated(first, number - 1) if number > 1 else None,
                 urls.paginated(first, number + 1) if number < len(chunks) else None,
                 last)
+            extra = dict(first_extra or {}) if number == 1 else {}
             yield self._page(template, urls.paginated(first, number), pagination=pagination,
-                             months=by_month(chunk, self.config.zone), total=len(items),
-                             latest_path=last, **context)
+                             months=interleave(chunk, placed[number - 1], self.config.zone),
+                             total=len(items), latest_path=last, **context, **extra)
+
+    def event_links(self) -> list[EventLink]:
+        """Every event with the timeline page (and anchor) that shows it."""
+        chunks = pages(self.site.articles, self.config.page_size)
+        placed = split_events(chunks, self.site.events, self.config.zone)
+        where = {id(e): urls.paginated("", n) for n, group in enumerate(placed, start=1)
+                 for e in group}
+        return [EventLink(n, e, f"{where[id(e)]}#{e.anchor}")
+                for n, e in enumerate(self.site.events, start=1)]
+
+    def _filter_choices(self) -> dict[str, Any]:
+        """What the timeline's filter form offers: outlets and tags with articles."""
+        outlets = [(k, o.name) for k, o in self.site.outlets.items()]
+        groups = []
+        for kind, label in KIND_LABELS.items():
+            tags = sorted((info.name, slug) for slug, info in self.site.tags.items()
+                          if info.kind == kind and self.site.tag_articles.get(slug))
+            if tags:
+                groups.append((label, [(slug, name) for name, slug in tags]))
+        first, last = self._date_span()
+        return {"filter_outlets": outlets, "filter_tags": groups,
+                "date_min": first, "date_max": last}
+
+    def _date_span(self) -> tuple[str, str]:
+        scope = self.config.scope
+        days = [local(a.published, self.config.zone).date() for a in
+                (self.site.articles[:1] + self.site.articles[-1:])]
+        first = min([scope.start] + days) if scope.enabled else min(days, default=scope.start)
+        last = max([scope.end] + days) if scope.enabled else max(days, default=scope.end)
+        return first.isoformat(), last.isoformat()
+
+    def overview(self) -> dict[str, Any]:
+        """The home page's chart and list of key events."""
+        links = self.event_links()
+        scope = self.config.scope
+        first = (scope.start.year, scope.start.month) if scope.enabled else (9999, 12)
+        last = (scope.end.year, scope.end.month) if scope.enabled else (0, 1)
+        counts = counts_by_month(self.site.articles, self.config.zone)
+        if not counts and not scope.enabled:
+            return {"chart_svg": "", "event_links": links}
+        months = chart.chart_months(counts, first, last,
+                                    lambda y, m: self.link.path(urls.month(y, m)))
+        marks = [chart.ChartEvent(link.event, self.link.path(link.href)) for link in links]
+        return {"chart_svg": chart.render_svg(months, marks), "event_links": links}
 
     def timeline_pages(self) -> Iterator[PageJob]:
-        yield from self._paginated("timeline.html", "", self.site.articles)
+        yield from self._paginated("timeline.html", "", self.site.articles,
+                                   events=self.site.events, first_extra=self.overview(),
+                                   **self._filter_choices())
+
+    def card_index(self) -> Iterator[PageJob]:
+        """Compact JSON of every article's card, one file per month, which the
+        timeline's filters load on demand (so a filter sees the whole corpus,
+        not just the page it runs on); cards/index.json lists the months."""
+        months = []
+        for month in self.site.months:
+            name = f"{month.year:04d}-{month.month:02d}"
+            months.append([name, len(month.articles)])
+            rows = [[a.slug, local(a.published, self.config.zone).isoformat(), a.outlet.key,
+                     a.title, a.summary, list(a.tags)] for a in month.articles]
+            yield PageJob(f"cards/{name}.json", None, text=_json(rows))
+        outlets = {k: o.name for k, o in self.site.outlets.items()}
+        tags = {slug: info.name for slug, info in self.site.tags.items()
+                if self.site.tag_articles.get(slug)}
+        yield PageJob("cards/index.json", None,
+                      text=_json({"months": months, "outlets": outlets, "tags": tags}))
 
     def article_pages(self) -> Iterator[PageJob]:
         articles = self.site.articles
@@ -244,10 +345,12 @@ class Renderer:
     def month_pages(self) -> Iterator[PageJob]:
         months = self.site.months
         for index, month in enumerate(months):
-            yield self._page("month.html", urls.month(month.year, month.month), month=month,
-                             prev_month=_month_ref(months[index - 1]) if index else None,
-                             next_month=_month_ref(months[index + 1])
-                             if index + 1 < len(months) else None)
+            yield from self._paginated(
+                "month.html", urls.month(month.year, month.month), month.articles,
+                events=in_month(self.site.events, month.year, month.month),
+                year=month.year, month=month.month,
+                prev_month=_month_ref(months[index - 1]) if index else None,
+                next_month=_month_ref(months[index + 1]) if index + 1 < len(months) else None)
 
     def _years(self) -> list[dict[str, Any]]:
         grouped: dict[int, list[Month]] = defaultdict(list)
@@ -282,11 +385,12 @@ class Renderer:
                             for m in by_month(items, self.config.zone)]
             related = [self.site.tags[t] for t in self.site.related_tags.get(slug, ())
                        if t in self.site.tags]
-            yield from self._paginated("tag.html", urls.tag(slug), items, tag=info,
+            yield from self._paginated("tag.html", urls.tag(slug), items,
+                                       events=tagged(self.site.events, slug), tag=info,
                                        month_counts=month_counts, related_tags=related)
-        ordered = [{"label": KIND_LABELS.get(kind, kind),
-                    "tags": sorted(groups[kind], key=lambda t: (-t["count"], t["slug"]))}
-                   for kind in KIND_LABELS if kind in groups]
+        ordered: list[dict[str, Any]] = [
+            {"label": KIND_LABELS.get(kind, kind), "tags": sorted(groups[kind], key=_by_count)}
+            for kind in KIND_LABELS if kind in groups]
         yield self._page("tags.html", "tags/", groups=ordered)
 
     def outlet_pages(self) -> Iterator[PageJob]:
@@ -306,10 +410,26 @@ class Renderer:
         updated = entries[0].published if entries else datetime(2022, 1, 1, tzinfo=timezone.utc)
         return self._page("feed.xml", "feed.xml", bodies=entries, entries=entries,
                           feed_path="feed.xml", feed_page="", feed_title=self.config.title,
-                          updated=updated.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                          updated=updated.strftime("%Y-%m-%dT%H:%M:%SZ"), with_content=True)
+
+    def tag_feeds(self) -> Iterator[PageJob]:
+        """An Atom feed per tag: its latest articles, with summaries (full text
+        is in the site's main feed and on the pages)."""
+        for slug, items in self.site.tag_articles.items():
+            info = self.site.tags.get(slug, TagInfo(slug, slug))
+            entries = tuple(reversed(items[-self.config.feed_size:]))
+            path = urls.tag(slug) + "feed.xml"
+            yield self._page("feed.xml", path, entries=entries, feed_path=path,
+                             feed_page=urls.tag(slug),
+                             feed_title=f"{info.name} · {self.config.title}",
+                             updated=entries[0].published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             with_content=False)
+
+    def search_page(self) -> PageJob:
+        return self._page("search.html", "search/", search_enabled=self.search)
 
     def sitemap(self) -> PageJob:
-        entries = [("", None)]
+        entries: list[tuple[str, str | None]] = [("", None)]
         entries += [(urls.article(a.slug), a.published.strftime("%Y-%m-%d"))
                     for a in self.site.articles]
         entries += [(urls.month(m.year, m.month), None) for m in self.site.months]
@@ -326,6 +446,14 @@ class MonthRef:
 def _month_ref(month: Month) -> MonthRef:
     # A neighbour month is shown by name only; its articles must not enter the key.
     return MonthRef(month.year, month.month)
+
+
+def _by_count(tag: Mapping[str, Any]) -> tuple[int, str]:
+    return -int(tag["count"]), str(tag["slug"])
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _site_path(output_path: str) -> str:

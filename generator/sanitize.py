@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import threading
 
 import nh3
 from lxml import etree, html as lxml_html
+
+from generator.models import ReadError
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "del", "div", "em",
@@ -38,8 +41,25 @@ ALLOWED_ATTRIBUTES = {
 IMAGE_ATTRIBUTES = {"loading": "lazy", "decoding": "async", "referrerpolicy": "no-referrer"}
 
 # The archiver's footer: "<br><hr><div>获取更多RSS：<br><a ...>...</a>...</div>".
-_FEED_FOOTER = re.compile(
-    r"(?:<br\s*/?>\s*)*<hr\s*/?>\s*<div>\s*获取更多RSS[：:][\s\S]*?</div>", re.IGNORECASE)
+# Found by its start and the next </div>; the <br>s before it are trimmed from
+# the end. (One regex with a leading (<br>)* took quadratic time on a body made
+# of thousands of <br>: it retried from every one of them.)
+_FOOTER_START = re.compile(r"<hr\s*/?>\s*<div>\s*获取更多RSS[：:]", re.IGNORECASE)
+_DIV_END = re.compile(r"</div>", re.IGNORECASE)
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# Characters XML 1.0 forbids (the Atom feed carries titles and bodies) and that
+# mean nothing in HTML: C0 controls other than tab/newline/CR, DEL, U+FFFE/U+FFFF.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# html5ever (inside nh3) walks the stack of open elements for every block-level
+# tag, so its time grows with nesting depth × tag count: 100,000 nested <div>
+# took minutes. Real articles nest fewer than 50 deep; deeper is refused.
+MAX_NESTING = 512
+_TAG_OPEN_CLOSE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+# Elements that never stay open inside themselves (void, or closed by a sibling).
+_NOT_NESTING = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th",
+    "thead", "tbody", "tfoot", "rb", "rt", "rp", "rtc", "colgroup", "caption"})
 _DIMENSION = re.compile(r"^\d{1,5}$")
 
 
@@ -65,7 +85,64 @@ _CLEANER = nh3.Cleaner(
 
 def strip_feed_footer(body: str) -> str:
     """Remove the archiver's 'more RSS' footer (it advertises mirrors, not news)."""
-    return _FEED_FOOTER.sub("", body)
+    parts: list[str] = []
+    pos = 0
+    while True:
+        start = _FOOTER_START.search(body, pos)
+        if start is None:
+            break
+        end = _DIV_END.search(body, start.end())
+        if end is None:
+            break  # no </div> after this start, so none after any later one either
+        parts.append(_without_trailing_breaks(body, pos, start.start()))
+        pos = end.end()
+    parts.append(body[pos:])
+    return "".join(parts)
+
+
+def _without_trailing_breaks(text: str, start: int, end: int) -> str:
+    """text[start:end] without the <br>s (and the spaces between them) it ends with."""
+    cut = end
+    while True:
+        stop = cut
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        opening = text.rfind("<", start, stop)
+        if opening < 0 or _BREAK.fullmatch(text, opening, stop) is None:
+            return text[start:cut]
+        cut = opening
+
+
+def check_nesting(body: str) -> None:
+    """Raise ReadError when elements nest deeper than MAX_NESTING (an estimate
+    from the tags alone, linear in the body's length)."""
+    if body.count("<") <= MAX_NESTING:
+        return
+    depth = deepest = 0
+    for match in _TAG_OPEN_CLOSE.finditer(body):
+        if match.group(2).lower() in _NOT_NESTING:
+            continue
+        if match.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ReadError(f"the HTML nests elements about {deepest} deep (more than "
+                        f"{MAX_NESTING}): this is not an article's markup; re-scrape it")
+
+
+_LOCAL = threading.local()
+
+
+def _parser() -> lxml_html.HTMLParser:
+    """lxml's HTML parser without libxml2's safety limits (10 MB per text node,
+    256 levels): with them a long body came back silently empty. nh3 has already
+    bounded what reaches it. One per thread: lxml parsers are not shareable."""
+    parser = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = lxml_html.HTMLParser(huge_tree=True)
+    return parser
 
 
 def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
@@ -73,6 +150,8 @@ def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
 
     `drop_images` are image URLs already shown as the lead image.
     """
+    body = CONTROL_CHARS.sub("", body)
+    check_nesting(body)
     cleaned = _CLEANER.clean(strip_feed_footer(body))
     if not cleaned.strip():
         return ""
@@ -81,12 +160,12 @@ def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
 
 def clean_inline_text(value: str) -> str:
     """Plain text from a string that may carry HTML (titles, captions)."""
-    text = nh3.clean(value, tags=set())
-    return " ".join(htmllib.unescape(text).split())
+    text = nh3.clean(CONTROL_CHARS.sub("", value), tags=set())
+    return " ".join(CONTROL_CHARS.sub("", htmllib.unescape(text)).split())
 
 
 def _tidy(cleaned: str, drop_images: frozenset[str]) -> str:
-    root = lxml_html.fragment_fromstring(cleaned, create_parent="div")
+    root = lxml_html.fragment_fromstring(cleaned, create_parent="div", parser=_parser())
     for img in list(root.iter("img")):
         if not img.get("src") or img.get("src") in drop_images:
             _remove_keep_tail(img)
@@ -206,7 +285,7 @@ def html_to_text(safe_html: str) -> str:
     """Plain text of sanitized HTML, one paragraph per line."""
     if not safe_html:
         return ""
-    root = lxml_html.fragment_fromstring(safe_html, create_parent="div")
+    root = lxml_html.fragment_fromstring(safe_html, create_parent="div", parser=_parser())
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
     for block in root.iter("p", "div", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote"):

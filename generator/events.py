@@ -1,0 +1,167 @@
+"""Key events (content/events.yaml): milestones shown on the home page's chart
+and between the articles of the timeline.
+
+An event is a day in the site's time zone, a short title, a one-sentence note
+and optional tag slugs. A bad entry is reported as a warning and left out;
+a missing file means no events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence, TypeVar
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from generator.models import Article, Problem, Severity
+
+
+@dataclass(frozen=True)
+class Event:
+    day: date
+    title: str
+    note: str = ""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        """A stable id for links to the event on its month page."""
+        digest = hashlib.sha1(self.title.encode("utf-8")).hexdigest()[:6]
+        return f"e-{self.day.isoformat()}-{digest}"
+
+
+def load_events(path: Path | None, known_tags: Iterable[str] = ()) -> tuple[list[Event],
+                                                                          list[Problem]]:
+    """Events sorted by day, and the problems found in the file."""
+    if path is None or not path.exists():
+        return [], []
+    name = path.name
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return [], [Problem(name, Severity.WARNING, f"not valid YAML, no events shown: {exc}")]
+    items = raw.get("events") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        return [], [Problem(name, Severity.WARNING,
+                            "expected a mapping with an 'events:' list; no events shown")]
+    known = set(known_tags)
+    events: list[Event] = []
+    problems: list[Problem] = []
+    for number, item in enumerate(items, start=1):
+        event, reason = _event(item, known)
+        if reason:
+            problems.append(Problem(name, Severity.WARNING, f"event {number}: {reason}"))
+        if event is not None:
+            events.append(event)
+    events.sort(key=lambda e: (e.day, e.title))
+    return events, problems
+
+
+def _event(item: Any, known: set[str]) -> tuple[Event | None, str | None]:
+    if not isinstance(item, dict):
+        return None, "must be a mapping with date, title and note; left out"
+    day = item.get("date")
+    if isinstance(day, datetime):
+        day = day.date()
+    if not isinstance(day, date):
+        return None, f"date {day!r} is not a date (YYYY-MM-DD); left out"
+    title = str(item.get("title") or "").strip()
+    if not title:
+        return None, "has no title; left out"
+    tags = item.get("tags") or []
+    if not isinstance(tags, list):
+        return None, "tags must be a list of tag slugs; left out"
+    tags = [str(t) for t in tags]
+    unknown = [t for t in tags if known and t not in known]
+    event = Event(day, title, str(item.get("note") or "").strip(),
+                  tuple(t for t in tags if not known or t in known))
+    if unknown:
+        return event, f"unknown tag(s) {', '.join(unknown)} ignored"
+    return event, None
+
+
+# -- placing events among articles -----------------------------------------------
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MonthItems:
+    """One month of a list: articles and events in date order, as
+    ("a", Article) and ("e", Event) pairs."""
+
+    year: int
+    month: int
+    items: tuple[tuple[str, Any], ...]
+
+    @property
+    def article_count(self) -> int:
+        return sum(1 for kind, _ in self.items if kind == "a")
+
+
+def local_day(article: Article, zone: ZoneInfo) -> date:
+    return article.published.astimezone(zone).date()
+
+
+def split_events(chunks: Sequence[Sequence[Article]], events: Sequence[Event],
+                 zone: ZoneInfo) -> list[list[Event]]:
+    """Assign each event to the page (chunk) where it falls in time: the page of
+    the first article on or after its day; events after every article go to
+    the last page. Together the pages show every event exactly once."""
+    result: list[list[Event]] = [[] for _ in chunks]
+    if not chunks:
+        return result
+    for event in events:
+        target = len(chunks) - 1
+        for index in range(len(chunks)):
+            last = local_day(chunks[index][-1], zone) if chunks[index] else None
+            if last is not None and event.day <= last:
+                target = index
+                break
+        result[target].append(event)
+    return result
+
+
+def interleave(articles: Sequence[Article], events: Sequence[Event],
+               zone: ZoneInfo) -> list[MonthItems]:
+    """Articles and events grouped by month, each in date order; on one day the
+    event comes before the reports."""
+    keyed: list[tuple[tuple[Any, ...], str, Any]] = []
+    for article in articles:
+        when = article.published.astimezone(zone)
+        keyed.append(((when.date(), 1, when), "a", article))
+    for event in events:
+        keyed.append(((event.day, 0, event.title), "e", event))
+    keyed.sort(key=lambda k: (k[0][0], k[0][1], str(k[0][2])))
+    months: list[MonthItems] = []
+    current: list[tuple[str, Any]] = []
+    ym: tuple[int, int] | None = None
+    for key, kind, item in keyed:
+        day: date = key[0]
+        if (day.year, day.month) != ym:
+            if ym is not None:
+                months.append(MonthItems(ym[0], ym[1], tuple(current)))
+            ym, current = (day.year, day.month), []
+        current.append((kind, item))
+    if ym is not None:
+        months.append(MonthItems(ym[0], ym[1], tuple(current)))
+    return months
+
+
+def in_month(events: Sequence[Event], year: int, month: int) -> list[Event]:
+    return [e for e in events if e.day.year == year and e.day.month == month]
+
+
+def tagged(events: Sequence[Event], slug: str) -> list[Event]:
+    return [e for e in events if slug in e.tags]
+
+
+def counts_by_month(articles: Sequence[Article], zone: ZoneInfo) -> Mapping[tuple[int, int], int]:
+    counts: dict[tuple[int, int], int] = {}
+    for article in articles:
+        when = article.published.astimezone(zone)
+        counts[(when.year, when.month)] = counts.get((when.year, when.month), 0) + 1
+    return counts
