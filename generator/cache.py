@@ -51,6 +51,15 @@ class BuildCache:
     def disabled(cls) -> "BuildCache":
         return cls(None)
 
+    @classmethod
+    def reader(cls, path: Path) -> "BuildCache":
+        """A connection for a worker process that only reads (no validation,
+        no stamping: the parent process already opened and checked the file)."""
+        cache = cls(None)
+        cache.path = path
+        cache.db = sqlite3.connect(path, isolation_level=None)
+        return cache
+
     # -- opening and validating -------------------------------------------
     def _open(self, path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ from generator.config import Config
 from generator.discover import FileEntry, discover
 from generator.models import Article, Problem, Severity
 from generator.report import BuildReport
-from generator.write import (KEEP, MANIFEST, Content, WriteResult, check_output_dir, intact,
-                             live_folder, load_manifest, write_site)
+from generator.write import (KEEP, MANIFEST, Content, SiteWriter, WriteResult,
+                             check_output_dir, intact, live_folder, load_manifest)
 
 if TYPE_CHECKING:
     from generator.parse import ParseOutcome, ParseSettings
@@ -163,15 +163,26 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         site = replace(site, events=tuple(events))
     with clock("render"):
         renderer = Renderer(config, options.project / "templates", site, search=options.search)
-        files, keys, rendered = render_stage(renderer, options.output, cache,
-                                             parsed.fresh_bodies, settings, options.clean,
-                                             progress)
-        files.update(static_files(options.project / "static"))
+        writer = SiteWriter(options.output)
+        # With search on, Pagefind needs the staged folder, so pages are
+        # collected for search.write_with_index; otherwise they stream to disk.
+        collected: dict[str, Content] = {}
+        keys: dict[str, str] = {}
+
+        def collect_page(path: str, data: Content, key: str) -> None:
+            collected[path] = data
+            keys[path] = key
+
+        sink: Sink = collect_page if options.search else writer.put
+        rendered = render_stage(renderer, options.output, cache, parsed.fresh_bodies,
+                                settings, options.clean, options.workers, sink, progress)
+        for rel, data in static_files(options.project / "static").items():
+            sink(rel, data, "")
     with clock("write"):
         if options.search:
-            result = search.write_with_index(options.output, files, keys, progress)
+            result = search.write_with_index(options.output, collected, keys, progress)
         else:
-            result = write_site(options.output, files, keys=keys)
+            result = writer.finish()
         cache.save_file_stats(parsed.stats)
         cache.prune_outcomes(cache_key(o.digest, settings) for o in outcomes if o.digest)
     return BuildReport(published, sorted(problems, key=_problem_order), out_of_scope,
@@ -348,32 +359,96 @@ def _problem_order(problem: Problem) -> tuple[str, int, str]:
 
 
 # -- render --------------------------------------------------------------------
+Sink = Callable[[str, Content, str], None]  # (output path, bytes or KEEP, render key)
+RENDER_CHUNK = 64
+
+
 def render_stage(renderer: Renderer, output: Path, cache: BuildCache,
                  fresh_bodies: dict[str, str], settings: ParseSettings, clean: bool,
-                 progress: Progress | None) -> tuple[dict[str, Content], dict[str, str], int]:
-    """Render the pages whose key changed; keep the rest as they are live."""
+                 workers: int, sink: Sink, progress: Progress | None) -> int:
+    """Render the pages whose key changed and hand every page to `sink` (the
+    unchanged ones as KEEP); returns how many pages were rendered."""
     live = None if clean else live_folder(output)
     manifest = load_manifest(live)
     previous = manifest.files if manifest else {}
-    files: dict[str, Content] = {}
-    keys: dict[str, str] = {}
-    pending: list[PageJob] = []
+    pending: list[tuple[PageJob, str]] = []
     for job in renderer.jobs():
         key = renderer.page_key(job)
-        keys[job.path] = key
         entry = previous.get(job.path)
         if entry is not None and entry.key == key and intact(live, job.path, entry):
-            files[job.path] = KEEP
+            sink(job.path, KEEP, key)
         else:
-            pending.append(job)
-    for start in range(0, len(pending), BODY_BATCH):
-        batch = pending[start:start + BODY_BATCH]
-        bodies = _bodies_for(batch, cache, fresh_bodies, settings)
-        for job in batch:
-            files[job.path] = renderer.render(job, bodies).encode("utf-8")
-        if progress:
-            progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
-    return files, keys, len(pending)
+            pending.append((job, key))
+    count = workers or os.cpu_count() or 1
+    if count > 1 and len(pending) >= PARALLEL_THRESHOLD:
+        _render_parallel(renderer, pending, cache, fresh_bodies, settings, count, sink,
+                         progress)
+    else:
+        for start in range(0, len(pending), BODY_BATCH):
+            batch = pending[start:start + BODY_BATCH]
+            for path, data, key in _render_batch(renderer, batch, cache, fresh_bodies,
+                                                 settings):
+                sink(path, data, key)
+            if progress:
+                progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
+    return len(pending)
+
+
+def _render_batch(renderer: Renderer, batch: Sequence[tuple[PageJob, str]], cache: BuildCache,
+                  fresh: dict[str, str], settings: ParseSettings
+                  ) -> list[tuple[str, bytes, str]]:
+    bodies = _bodies_for([job for job, _ in batch], cache, fresh, settings)
+    return [(job.path, renderer.render(job, bodies).encode("utf-8"), key)
+            for job, key in batch]
+
+
+# State handed to forked render workers: they inherit it, nothing is pickled
+# but the chunk indices going in and the pages coming out.
+_RENDER_STATE: tuple[Renderer, list[tuple[PageJob, str]], Path | None, dict[str, str],
+                     ParseSettings] | None = None
+
+
+def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
+                     cache: BuildCache, fresh: dict[str, str], settings: ParseSettings,
+                     count: int, sink: Sink, progress: Progress | None) -> None:
+    """Render in forked processes (they share the site model copy-on-write);
+    pages stream back chunk by chunk and go to `sink` as they arrive."""
+    import multiprocessing
+
+    global _RENDER_STATE
+    _RENDER_STATE = (renderer, pending, cache.path if cache.db is not None else None, fresh,
+                     settings)
+    chunks = [(start, min(start + RENDER_CHUNK, len(pending)))
+              for start in range(0, len(pending), RENDER_CHUNK)]
+    done = 0
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            for pages in pool.imap(_render_chunk, chunks):
+                for path, data, key in pages:
+                    sink(path, data, key)
+                done += len(pages)
+                if progress:
+                    progress("render", done, len(pending))
+    finally:
+        _RENDER_STATE = None
+
+
+def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, bytes, str]]:
+    assert _RENDER_STATE is not None
+    renderer, pending, cache_path, fresh, settings = _RENDER_STATE
+    cache = _worker_cache(cache_path)
+    return _render_batch(renderer, pending[bounds[0]:bounds[1]], cache, fresh, settings)
+
+
+_WORKER_CACHE: BuildCache | None = None
+
+
+def _worker_cache(path: Path | None) -> BuildCache:
+    """One read-only cache connection per worker process (never the parent's)."""
+    global _WORKER_CACHE
+    if _WORKER_CACHE is None or _WORKER_CACHE.path != path:
+        _WORKER_CACHE = BuildCache.reader(path) if path is not None else open_cache(None)
+    return _WORKER_CACHE
 
 
 def _bodies_for(jobs: Sequence[PageJob], cache: BuildCache, fresh: dict[str, str],

@@ -216,12 +216,6 @@ class _Pattern(NamedTuple):
     check_right: bool  # phrase ends with [a-z0-9]: needs a word boundary after it
 
 
-class _Hit(NamedTuple):
-    start: int
-    end: int
-    slug: str | None
-
-
 # What separates a name from its bracketed gloss: "布林肯 (Blinken)", "普京（Putin）".
 # Full-width brackets are already half-width after normalisation.
 _GLOSS_GAP = re.compile(r"\s{0,2}[(\[【〔「《]\s{0,2}")
@@ -264,22 +258,31 @@ class Taxonomy:
         return self._rules
 
     def mentions(self, text: str) -> dict[str, int]:
-        """Count mentions of each tag in ``text`` (only tags with at least one)."""
+        """Count mentions of each tag in ``text`` (only tags with at least one).
+
+        Hits come leftmost-longest from the automaton (pyahocorasick's
+        ``iter_long`` resolves overlaps in C); ASCII aliases must sit on word
+        boundaries; a name followed by its own bracketed gloss counts once.
+        This loop runs for every article, so it avoids per-hit objects."""
         if self._automaton is None or not text:
             return {}
         norm = normalise(text)
-        counts: Counter[str] = Counter()
-        previous: _Hit | None = None
-        for hit in self._raw_hits(norm):
-            is_gloss = (
-                previous is not None
-                and previous.slug == hit.slug
-                and _is_gloss_gap(norm[previous.end : hit.start])
-            )
-            if hit.slug is not None and not is_gloss:
-                counts[hit.slug] += 1
-            previous = hit
-        return dict(counts)
+        size = len(norm)
+        counts: dict[str, int] = {}
+        previous_slug: str | None = None
+        previous_end = -1
+        for last, (length, slug, check_left, check_right) in self._automaton.iter_long(norm):
+            start = last - length + 1
+            end = last + 1
+            if check_left and start > 0 and _is_word_char(norm[start - 1]):
+                continue
+            if check_right and end < size and _is_word_char(norm[end]):
+                continue
+            is_gloss = previous_slug == slug and _is_gloss_gap(norm[previous_end:start])
+            if slug is not None and not is_gloss:
+                counts[slug] = counts.get(slug, 0) + 1
+            previous_slug, previous_end = slug, end
+        return counts
 
     def tag(self, title: str, body_text: str) -> tuple[str, ...]:
         """Slugs assigned to an article under the evidence rule, strongest
@@ -326,20 +329,6 @@ class Taxonomy:
         # The author's choice comes first: it is deliberate, detection is a guess.
         merged = _dedupe([*chosen, *detected])
         return merged, _dedupe(unknown)
-
-    def _raw_hits(self, norm: str) -> Iterable[_Hit]:
-        """Non-overlapping hits in ``norm``, leftmost-longest (pyahocorasick's
-        ``iter_long`` resolves overlaps in C), that respect ASCII word boundaries."""
-        size = len(norm)
-        assert self._automaton is not None
-        for last, pattern in self._automaton.iter_long(norm):
-            start = last - pattern.length + 1
-            end = last + 1
-            if pattern.check_left and start > 0 and _is_word_char(norm[start - 1]):
-                continue
-            if pattern.check_right and end < size and _is_word_char(norm[end]):
-                continue
-            yield _Hit(start, end, pattern.slug)
 
 
 class _Scored(NamedTuple):

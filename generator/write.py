@@ -120,36 +120,107 @@ def stage(output: Path, files: Mapping[str, Content],
     `keys` are the pages' render keys, recorded so the next build can tell
     which pages it need not render at all."""
     keys = keys or {}
-    for rel in files:
+    writer = SiteWriter(output)
+    for rel, data in files.items():
+        writer.put(rel, data, keys.get(rel, ""))
+    return writer.staged()
+
+
+class SiteWriter:
+    """Receives the new site one file at a time and brings the spare
+    generation up to date as they arrive, so a build never holds every page
+    in memory. The spare is touched only once a file differs from the live
+    site; if none does (and none was removed), nothing is written at all."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output.absolute()
+        self.live = live_folder(self.output)
+        self.current = load_manifest(self.live) if self.live else None
+        self.previous: Mapping[str, Entry] = self.current.files if self.current else {}
+        self.entries: dict[str, Entry] = {}
+        self.changed: list[str] = []
+        self.unchanged: list[str] = []
+        self.rekeyed = False
+        self.spare: Path | None = None
+        self.spare_manifest: Manifest | None = None
+        self._waiting: list[str] = []  # unchanged files seen before the spare was started
+
+    def put(self, rel: str, data: Content, key: str = "") -> None:
+        """Add one file of the new site (KEEP: the live file is still right)."""
         _check_relative(rel)
-    output = output.absolute()
-    live = live_folder(output)
-    current = load_manifest(live) if live else None
-    previous = current.files if current else {}
-    digests = {rel: data if isinstance(data, _Keep) else _hash(data)
-               for rel, data in files.items()}
-    unchanged = sorted(rel for rel, d in digests.items()
-                       if isinstance(d, _Keep) or _same(live, rel, d, previous.get(rel)))
-    missing = [rel for rel in unchanged if rel not in previous]
-    if missing:
-        raise OutputError(f"page {missing[0]} was marked unchanged but the live site lacks it")
-    changed = sorted(set(files) - set(unchanged))
-    deleted = sorted(set(previous) - set(files))
-    rekeyed = [rel for rel in unchanged if previous[rel].key != keys.get(rel, "")]
-    if current is not None and not changed and not deleted and not rekeyed:
-        return None
-    spare = _spare_folder(output, live)
-    spare_manifest = load_manifest(spare)
-    _invalidate(spare)
-    if spare_manifest is None:
-        _reset(spare)
-    kept = _sync(spare, spare_manifest, live, previous, files, digests, unchanged, changed)
-    kept = {rel: Entry(e.digest, e.size, e.mtime_ns, keys.get(rel, "")) for rel, e in kept.items()}
-    carried = _carry_user_files(spare, spare_manifest, live, current, set(files))
-    generation = (current.generation if current else 0) + 1
-    manifest = Manifest(generation, {**kept}, carried)
-    return Staging(output, spare, manifest, WriteResult(tuple(changed), tuple(unchanged),
-                                                       tuple(deleted)))
+        if rel in self.entries:
+            raise OutputError(f"{rel} was produced twice in one build")
+        before = self.previous.get(rel)
+        if isinstance(data, _Keep):
+            if before is None:
+                raise OutputError(f"page {rel} was marked unchanged but the live site lacks it")
+            self._keep(rel, before, key)
+            return
+        digest = _hash(data)
+        if before is not None and _same(self.live, rel, digest, before):
+            self._keep(rel, before, key)
+            return
+        self._start()
+        assert self.spare is not None
+        target = self.spare / rel
+        if self.spare_manifest is None:
+            _write_new(target, data)  # a freshly reset spare: nothing there is shared
+        else:
+            _replace_with_bytes(target, data)
+        self.entries[rel] = _entry(target, digest, key)
+        self.changed.append(rel)
+
+    def _keep(self, rel: str, before: Entry, key: str) -> None:
+        self.entries[rel] = Entry(before.digest, before.size, before.mtime_ns, key)
+        self.unchanged.append(rel)
+        self.rekeyed = self.rekeyed or before.key != key
+        if self.spare is None:
+            self._waiting.append(rel)
+        else:
+            assert self.live is not None
+            _share(self.live / rel, self.spare / rel)
+
+    def _start(self) -> None:
+        """Claim the spare generation: invalidate it, or reset it if it was
+        not complete, and catch up on the unchanged files seen so far."""
+        if self.spare is not None:
+            return
+        spare = _spare_folder(self.output, self.live)
+        self.spare_manifest = load_manifest(spare)
+        _invalidate(spare)
+        if self.spare_manifest is None:
+            _reset(spare)
+        self.spare = spare
+        for rel in self._waiting:
+            assert self.live is not None
+            _share(self.live / rel, spare / rel)
+        self._waiting = []
+
+    def staged(self) -> Staging | None:
+        """Finish the spare (deletions, the user's files); None if the live
+        site already is the new site."""
+        deleted = sorted(set(self.previous) - set(self.entries))
+        if self.current is not None and not self.changed and not deleted and not self.rekeyed:
+            return None
+        self._start()
+        assert self.spare is not None
+        old = self.spare_manifest.files if self.spare_manifest else {}
+        for rel in sorted(set(old) - set(self.entries)):
+            _remove(self.spare, rel)
+        carried = _carry_user_files(self.spare, self.spare_manifest, self.live, self.current,
+                                    set(self.entries))
+        generation = (self.current.generation if self.current else 0) + 1
+        manifest = Manifest(generation, dict(self.entries), carried)
+        result = WriteResult(tuple(sorted(self.changed)), tuple(sorted(self.unchanged)),
+                             tuple(deleted))
+        return Staging(self.output, self.spare, manifest, result)
+
+    def finish(self, extra_dirs: Iterable[str] = ()) -> WriteResult:
+        """Stage and commit: the new site goes live (or nothing happens)."""
+        staging = self.staged()
+        if staging is None:
+            return WriteResult((), tuple(sorted(self.unchanged)), ())
+        return commit(staging, extra_dirs)
 
 
 def commit(staging: Staging, extra_dirs: Iterable[str] = ()) -> WriteResult:
@@ -250,31 +321,6 @@ def _reset(folder: Path) -> None:
 
 
 # -- bringing the spare up to date ------------------------------------------
-def _sync(spare: Path, spare_manifest: Manifest | None, live: Path | None,
-          previous: Mapping[str, Entry], files: Mapping[str, Content],
-          digests: Mapping[str, object], unchanged: list[str],
-          changed: list[str]) -> dict[str, Entry]:
-    """Make the spare's own files equal the new site; return their entries."""
-    entries: dict[str, Entry] = {}
-    old = spare_manifest.files if spare_manifest else {}
-    for rel in sorted(set(old) - set(files)):
-        _remove(spare, rel)
-    for rel in unchanged:
-        assert live is not None  # unchanged pages exist only when a site is live
-        _share(live / rel, spare / rel)
-        entries[rel] = previous[rel]
-    for rel in changed:
-        data = files[rel]
-        assert isinstance(data, bytes)
-        target = spare / rel
-        if spare_manifest is None:
-            _write_new(target, data)  # a freshly reset spare: nothing there is shared
-        else:
-            _replace_with_bytes(target, data)
-        entries[rel] = _entry(target, str(digests[rel]))
-    return entries
-
-
 def _carry_user_files(spare: Path, spare_manifest: Manifest | None, live: Path | None,
                       current: Manifest | None, ours: set[str]) -> tuple[str, ...]:
     """Copy the user's own files from the live generation (as hard links)."""
@@ -352,9 +398,9 @@ def _same(live: Path | None, rel: str, digest: str, entry: Entry | None) -> bool
     return stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns
 
 
-def _entry(path: Path, digest: str) -> Entry:
+def _entry(path: Path, digest: str, key: str = "") -> Entry:
     stat = path.stat()
-    return Entry(digest, stat.st_size, stat.st_mtime_ns)
+    return Entry(digest, stat.st_size, stat.st_mtime_ns, key)
 
 
 def _hash(data: bytes) -> str:

@@ -223,3 +223,21 @@ def test_incremental_equals_clean_over_random_changes(site: Site, tmp_path: Path
         clean_out = tmp_path / f"clean{step}"
         site.build(clean=True, output=clean_out)
         assert site.files() == site.files(clean_out), f"step {step}: {action}"
+
+
+def test_parallel_parse_and_render_equal_serial(site: Site, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.pipeline as pipeline
+    for number in range(30):
+        (site.content / f"extra{number}.txt").write_text(
+            make_article(300 + number, 1 + number % 28, f"第{number}篇：泽连斯基与北约"),
+            encoding="utf-8")
+    serial = tmp_path / "serial"
+    build(BuildOptions(site.content, serial, ROOT, replace(site.config, cache_dir=None),
+                       workers=1, search=False, use_cache=False))
+    monkeypatch.setattr(pipeline, "PARALLEL_THRESHOLD", 1)
+    parallel = tmp_path / "parallel"
+    report = build(BuildOptions(site.content, parallel, ROOT, site.config, workers=2,
+                                search=False))
+    assert report.rendered > 100
+    assert site.files(parallel) == site.files(serial)
