@@ -241,3 +241,23 @@ def test_parallel_parse_and_render_equal_serial(site: Site, tmp_path: Path,
                                 search=False))
     assert report.rendered > 100
     assert site.files(parallel) == site.files(serial)
+
+
+def test_cache_from_another_version_is_not_trusted(site: Site) -> None:
+    import sqlite3
+    site.build()
+    database = sqlite3.connect(site.config.cache_dir / "build.sqlite")
+    database.execute("UPDATE info SET value = '0.0.1' WHERE name = 'generator'")
+    database.commit()
+    database.close()
+    (site.content / "new.txt").write_text(make_article(9, 3, "新文章：泽连斯基"), encoding="utf-8")
+    report = site.build()
+    assert report.cache_note and "0.0.1" in report.cache_note
+    assert report.parsed == 6 and report.cached == 0
+
+
+def test_output_folder_that_contains_the_project_is_refused(site: Site) -> None:
+    from generator.write import OutputError
+    with pytest.raises(OutputError, match="project"):
+        build(BuildOptions(site.content, ROOT.parent, ROOT, site.config, workers=1,
+                           search=False))
