@@ -327,7 +327,7 @@ def _carry_user_files(spare: Path, spare_manifest: Manifest | None, live: Path |
     if live is None:
         return ()
     known = set(current.files) if current else set()
-    user = [rel for rel in (p.relative_to(live).as_posix() for p in _walk(live))
+    user = [rel for rel in _relative_files(live)
             if rel != MANIFEST and rel not in known and rel not in ours]
     stale = set(spare_manifest.carried if spare_manifest else ()) - set(user)
     for rel in sorted(stale):
@@ -351,20 +351,28 @@ def _remove(root: Path, rel: str) -> None:
 
 
 def _share(source: Path, target: Path) -> None:
-    """Make `target` the same file as `source` (a hard link) unless it already is."""
+    """Make `target` the same file as `source` (a hard link) unless it already is.
+
+    Runs for every unchanged page of an incremental build, so it works on
+    strings and the common case costs two stat calls."""
+    source_name, target_name = os.fspath(source), os.fspath(target)
     try:
-        if os.path.samefile(source, target):
+        first, second = os.stat(source_name), os.stat(target_name)
+        if (first.st_ino, first.st_dev) == (second.st_ino, second.st_dev):
             return
     except OSError:
         pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(target.name + ".timeline-tmp")
-    temp.unlink(missing_ok=True)
+    os.makedirs(os.path.dirname(target_name), exist_ok=True)
+    temp = target_name + ".timeline-tmp"
     try:
-        os.link(source, temp)
+        os.unlink(temp)
+    except FileNotFoundError:
+        pass
+    try:
+        os.link(source_name, temp)
     except OSError:
-        shutil.copy2(source, temp)  # file systems without hard links
-    os.replace(temp, target)
+        shutil.copy2(source_name, temp)  # file systems without hard links
+    os.replace(temp, target_name)
 
 
 def _write_new(target: Path, data: bytes) -> None:
@@ -423,6 +431,24 @@ def _save_manifest(folder: Path, manifest: Manifest) -> None:
                     encoding="utf-8")
     os.replace(temp, folder / MANIFEST)
     _fsync_dir(folder)
+
+
+def _relative_files(root: Path) -> list[str]:
+    """Every file under `root` as a POSIX path relative to it (strings only:
+    this walks the whole live site on every build that changes something)."""
+    found: list[str] = []
+    base = os.fspath(root)
+    stack = [("", base)]
+    while stack:
+        prefix, folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((rel + "/", entry.path))
+                elif not entry.name.endswith(".timeline-tmp"):
+                    found.append(rel)
+    return sorted(found)
 
 
 def _walk(root: Path) -> list[Path]:
