@@ -232,3 +232,21 @@ def test_a_changed_article_is_reindexed(tmp_path: Path) -> None:
     on_disk = {p.relative_to(out.resolve()).as_posix()
                for p in (out / "pagefind").resolve().rglob("*") if p.is_file()}
     assert {r for r in manifest["files"] if r.startswith("pagefind/")} == on_disk
+
+
+def test_index_is_kept_when_no_article_page_changed(tmp_path: Path) -> None:
+    events_file = tmp_path / "events.yaml"
+    events_file.write_text("events:\n  - date: 2022-02-24\n    title: 入侵\n", encoding="utf-8")
+    config = replace(site_config(), cache_dir=tmp_path / ".cache", events_path=events_file)
+    options = BuildOptions(ROOT / "content" / "articles", tmp_path / "public", ROOT, config,
+                           workers=1)
+    build(options)
+    js = tmp_path / "public" / "pagefind" / "pagefind.js"
+    inode = js.stat().st_ino
+    events_file.write_text("events:\n  - date: 2022-02-25\n    title: 另一件事\n",
+                           encoding="utf-8")
+    report = build(options)
+    assert "index.html" in report.written.written
+    assert not [r for r in report.written.written if r.startswith(("pagefind/", "articles/"))]
+    assert js.stat().st_ino == inode and "另一件事" in (
+        tmp_path / "public" / "index.html").read_text(encoding="utf-8")

@@ -67,7 +67,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API allows one instance at a time, and other
+# test packages (tests/hostile) start their own after these modules are done.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
