@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--watch", action="store_true",
                        help="build into a preview folder, rebuild on changes, reload pages")
+    serve.add_argument("--no-search", action="store_true",
+                       help="with --watch: do not keep a search index for the preview")
     serve.add_argument("--no-scope", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(run=_run_serve)
     ingest = sub.add_parser("ingest", help="file newly arrived articles, then build")
@@ -117,9 +119,11 @@ def _run_serve(args: argparse.Namespace) -> int:
     if not args.watch:
         return serve(args.output or Path("public"), config, args.host, args.port)
     preview = local_config(config, args.host, args.port)
-    output = args.output or (config.cache_dir or Path(".cache")) / "preview"
+    cache = config.cache_dir or Path(".cache")
+    output = args.output or cache / "preview"
+    search_dir = None if args.no_search else cache / "preview-search"
     return serve_watch(lambda: _rebuild_summary(args, preview, output), _watched(args, config),
-                       output, preview, args.host, args.port)
+                       output, preview, args.host, args.port, search_dir=search_dir)
 
 
 def _watched(args: argparse.Namespace, config: Config) -> list[Path]:
@@ -136,7 +140,9 @@ def _rebuild_summary(args: argparse.Namespace, config: Config, output: Path) -> 
 
     # Settings are read again each time: site.yaml is one of the watched files.
     fresh = load_config(args.config).with_base_url(config.base_url)
-    report = build(BuildOptions(args.content, output, _project_root(), fresh))
+    # Pages first; the search index is refreshed in the background (serve.py).
+    report = build(BuildOptions(args.content, output, _project_root(), fresh, search=False,
+                                search_pages=not args.no_search))
     return (f"{len(report.articles)} articles, {report.rendered} pages rendered, "
             f"{len(report.written.written)} written, {len(report.errors)} errors")
 

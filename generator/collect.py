@@ -126,3 +126,64 @@ def pages(items: Sequence[Article], size: int) -> list[tuple[Article, ...]]:
     if not items:
         return [()]
     return [tuple(items[i: i + size]) for i in range(0, len(items), size)]
+
+
+@dataclass(frozen=True)
+class PagePart:
+    """One page of a chronological list: a calendar month, or a part of one."""
+
+    key: str  # "2022-10", "2022-10-2" (second part), or "2" within a one-month list
+    label: str  # shown to readers: "2022年10月", "2022年10月（2）"
+    articles: tuple[Article, ...]
+
+
+def month_parts(items: Sequence[Article], size: int, zone: ZoneInfo) -> list[PagePart]:
+    """Split a chronological list into pages made of whole calendar months.
+
+    Consecutive small months share a page up to `size` articles; a month with
+    more than `size` articles is split into parts of `size`. Page boundaries
+    sit on month boundaries, so adding an article changes the pages of its
+    own month (and, only when a page's total crosses `size`, the packing of
+    the small months after it), where fixed-size pages would shift every
+    later page."""
+    months = by_month(items, zone)
+    if not months:
+        return [PagePart("", "", ())]
+    single = len(months) == 1
+    parts: list[PagePart] = []
+    group: list[Month] = []
+
+    def flush() -> None:
+        if group:
+            parts.append(PagePart(_month_key(group[0]), _span_label(group),
+                                  tuple(a for m in group for a in m.articles)))
+            group.clear()
+
+    for month in months:
+        if len(month.articles) > size:
+            flush()
+            for number, chunk in enumerate(pages(month.articles, size), start=1):
+                name = f"{month.year}年{month.month}月"
+                label = name if number == 1 else f"{name}（{number}）"
+                key = str(number) if single else _month_key(month) + (
+                    f"-{number}" if number > 1 else "")
+                parts.append(PagePart(key, label, chunk))
+            continue
+        if group and sum(len(m.articles) for m in group) + len(month.articles) > size:
+            flush()
+        group.append(month)
+    flush()
+    return parts
+
+
+def _month_key(month: Month) -> str:
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def _span_label(group: Sequence[Month]) -> str:
+    first, last = group[0], group[-1]
+    if first is last:
+        return f"{first.year}年{first.month}月"
+    if first.year == last.year:
+        return f"{first.year}年{first.month}月–{last.month}月"
+    return f"{first.year}年{first.month}月–{last.year}年{last.month}月"

@@ -52,6 +52,9 @@ class BuildOptions:
     clean: bool = False  # ignore the cache and the live site's render keys
     use_cache: bool = True
     search: bool = True  # build the Pagefind search index (generator/search.py)
+    # Pages offer search even without an index built here (the preview server
+    # indexes in the background); None: offer it when `search` is on.
+    search_pages: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -162,25 +165,16 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         problems += event_problems
         site = replace(site, events=tuple(events))
     with clock("render"):
-        renderer = Renderer(config, options.project / "templates", site, search=options.search)
+        offer_search = options.search if options.search_pages is None else options.search_pages
+        renderer = Renderer(config, options.project / "templates", site, search=offer_search)
         writer = SiteWriter(options.output)
-        # With search on, Pagefind needs the staged folder, so pages are
-        # collected for search.write_with_index; otherwise they stream to disk.
-        collected: dict[str, Content] = {}
-        keys: dict[str, str] = {}
-
-        def collect_page(path: str, data: Content, key: str) -> None:
-            collected[path] = data
-            keys[path] = key
-
-        sink: Sink = collect_page if options.search else writer.put
         rendered = render_stage(renderer, options.output, cache, parsed.fresh_bodies,
-                                settings, options.clean, options.workers, sink, progress)
+                                settings, options.clean, options.workers, writer.put, progress)
         for rel, data in static_files(options.project / "static").items():
-            sink(rel, data, "")
+            writer.put(rel, data, "")
     with clock("write"):
         if options.search:
-            result = search.write_with_index(options.output, collected, keys, progress)
+            result = search.finish_with_index(writer, progress)
         else:
             result = writer.finish()
         cache.save_file_stats(parsed.stats)

@@ -21,7 +21,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from generator import __version__, chart, seo, urls
-from generator.collect import Month, by_month, local, pages
+from generator.collect import Month, by_month, local, month_parts
 from generator.config import Config
 from generator.events import Event, MonthItems, counts_by_month, in_month, interleave, \
     split_events, tagged
@@ -64,6 +64,8 @@ class Pagination:
     prev: str | None
     next: str | None
     last: str
+    label: str = ""  # the page's month (or part of one)
+    first: str = ""  # the list's first page
 
 
 @dataclass(frozen=True)
@@ -245,28 +247,45 @@ class Renderer:
     def _paginated(self, template: str, first: str, items: Sequence[Article],
                    events: Sequence[Event] = (), first_extra: Mapping[str, Any] | None = None,
                    **context: Any) -> Iterator[PageJob]:
-        """A long list split into pages of `page_size` articles, oldest first, with
-        the events that fall among each page's articles."""
-        chunks = pages(items, self.config.page_size)
-        last = urls.paginated(first, len(chunks))
-        placed = split_events(chunks, events, self.config.zone)
-        for number, chunk in enumerate(chunks, start=1):
+        """A long list split into month pages, oldest first, with the events that
+        fall among each page's articles. Whatever changes with every added
+        article (totals, per-month counts) goes on the first page only, so an
+        incremental build re-renders just the pages of the article's month."""
+        parts = month_parts(items, self.config.page_size, self.config.zone)
+        paths = [urls.page_part(first, part.key, n == 0) for n, part in enumerate(parts)]
+        placed = split_events([p.articles for p in parts], events, self.config.zone)
+        for number, part in enumerate(parts, start=1):
             pagination = Pagination(
-                number, len(chunks),
-                urls.paginated(first, number - 1) if number > 1 else None,
-                urls.paginated(first, number + 1) if number < len(chunks) else None,
-                last)
+                number, len(parts), paths[number - 2] if number > 1 else None,
+                paths[number] if number < len(parts) else None, paths[-1], part.label, first)
             extra = dict(first_extra or {}) if number == 1 else {}
-            yield self._page(template, urls.paginated(first, number), pagination=pagination,
-                             months=interleave(chunk, placed[number - 1], self.config.zone),
-                             total=len(items), latest_path=last, **context, **extra)
+            yield self._page(template, paths[number - 1], pagination=pagination,
+                             months=interleave(part.articles, placed[number - 1],
+                                               self.config.zone),
+                             total=len(items) if number == 1 else None,
+                             latest_path=paths[-1], **context, **extra)
+
+    def _month_links(self, first: str, items: Sequence[Article]) -> list[tuple[str, int, str]]:
+        """(label, count, page) for each month of a list, pointing at the list's
+        own page for that month."""
+        parts = month_parts(items, self.config.page_size, self.config.zone)
+        links: dict[str, tuple[str, int, str]] = {}
+        for index, part in enumerate(parts):
+            if not part.articles:
+                continue
+            when = local(part.articles[0].published, self.config.zone)
+            name = f"{when.year}年{when.month}月"
+            label, count, page = links.get(name, (name, 0, urls.page_part(first, part.key,
+                                                                              index == 0)))
+            links[name] = (label, count + len(part.articles), page)
+        return list(links.values())
 
     def event_links(self) -> list[EventLink]:
         """Every event with the timeline page (and anchor) that shows it."""
-        chunks = pages(self.site.articles, self.config.page_size)
-        placed = split_events(chunks, self.site.events, self.config.zone)
-        where = {id(e): urls.paginated("", n) for n, group in enumerate(placed, start=1)
-                 for e in group}
+        parts = month_parts(self.site.articles, self.config.page_size, self.config.zone)
+        placed = split_events([p.articles for p in parts], self.site.events, self.config.zone)
+        where = {id(e): urls.page_part("", part.key, n == 0)
+                 for n, (part, group) in enumerate(zip(parts, placed)) for e in group}
         return [EventLink(n, e, f"{where[id(e)]}#{e.anchor}")
                 for n, e in enumerate(self.site.events, start=1)]
 
@@ -381,13 +400,13 @@ class Renderer:
         for slug, items in self.site.tag_articles.items():
             info = self.site.tags.get(slug, TagInfo(slug, slug))
             groups[info.kind].append({"slug": slug, "name": info.name, "count": len(items)})
-            month_counts = [(m.year, m.month, len(m.articles))
-                            for m in by_month(items, self.config.zone)]
+            month_counts = self._month_links(urls.tag(slug), items)
             related = [self.site.tags[t] for t in self.site.related_tags.get(slug, ())
                        if t in self.site.tags]
             yield from self._paginated("tag.html", urls.tag(slug), items,
                                        events=tagged(self.site.events, slug), tag=info,
-                                       month_counts=month_counts, related_tags=related)
+                                       first_extra={"month_counts": month_counts,
+                                                    "related_tags": related})
         ordered: list[dict[str, Any]] = [
             {"label": KIND_LABELS.get(kind, kind), "tags": sorted(groups[kind], key=_by_count)}
             for kind in KIND_LABELS if kind in groups]

@@ -25,8 +25,8 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Mapping
 
-from generator.write import (KEEP, Content, OutputError, WriteResult, commit, intact,
-                             live_folder, load_manifest, stage)
+from generator.write import (KEEP, Content, OutputError, SiteWriter, WriteResult, commit,
+                             intact)
 
 INDEX_DIR = "pagefind"
 ARTICLE_GLOB = "articles/**/*.html"
@@ -41,18 +41,31 @@ class SearchIndexError(OutputError):
 def write_with_index(output: Path, files: Mapping[str, Content], keys: Mapping[str, str],
                      progress: Progress | None = None) -> WriteResult:
     """Write the site like write.write_site, plus a fresh search index whenever
-    a page changed."""
-    live = live_folder(output.absolute())
-    manifest = load_manifest(live)
-    kept_index: dict[str, Content] = {}
+    an article page changed."""
+    writer = SiteWriter(output)
+    for rel, data in files.items():
+        writer.put(rel, data, keys.get(rel, ""))
+    return finish_with_index(writer, progress)
+
+
+def finish_with_index(writer: SiteWriter, progress: Progress | None = None) -> WriteResult:
+    """Finish a streamed site (see write.SiteWriter) with its search index:
+    the live index is kept when no article page changed, else Pagefind runs
+    over the staged generation before it goes live."""
+    live, manifest = writer.live, writer.current
+    kept_index = False
     if manifest is not None:
         index_files = [rel for rel in manifest.files if rel.startswith(INDEX_DIR + "/")]
         # The live index is carried over only if it is whole: a damaged one is rebuilt.
         if index_files and all(intact(live, rel, manifest.files[rel]) for rel in index_files):
-            kept_index = {rel: KEEP for rel in index_files}
-    staging = stage(output, {**files, **kept_index}, keys)
+            for rel in index_files:
+                writer.put(rel, KEEP, manifest.files[rel].key)
+            kept_index = True
+    if not kept_index:
+        writer.force()  # no usable index is live: build one even if no page changed
+    staging = writer.staged()
     if staging is None:
-        return WriteResult((), tuple(sorted({**files, **kept_index})), ())
+        return WriteResult((), tuple(sorted(writer.unchanged)), ())
     touched = staging.result.written + staging.result.deleted
     if kept_index and not any(_indexed(rel) for rel in touched):
         # No article page changed (a tag page, the home page...): the index still
@@ -68,7 +81,7 @@ def write_with_index(output: Path, files: Mapping[str, Content], keys: Mapping[s
         result=dataclasses.replace(staging.result, unchanged=unchanged))
     if progress:
         progress("search", 0, 1)
-    if any(_indexed(rel) for rel in files):
+    if any(_indexed(rel) for rel in own):
         index_folder(staging.folder)
     if progress:
         progress("search", 1, 1)
@@ -89,7 +102,7 @@ def pagefind_binary() -> Path:
     return found
 
 
-def index_folder(folder: Path) -> None:
+def index_folder(folder: Path, output_path: Path | None = None) -> None:
     """Run Pagefind over the article pages in `folder`, writing folder/pagefind/.
 
     The CLI is driven directly rather than through Pagefind's Python API: the
@@ -100,8 +113,11 @@ def index_folder(folder: Path) -> None:
     10,000-article benchmark corpus (bench.corpus, 2 cores, article pages only):
     CLI 56 s; Python API add_directory 78 s; add_html_file page by page from
     memory did not finish in 5 minutes (one round trip per page)."""
-    command = [str(pagefind_binary()), "--site", str(folder), "--glob", ARTICLE_GLOB,
-               "--output-subdir", INDEX_DIR, "--quiet"]
+    command = [str(pagefind_binary()), "--site", str(folder), "--glob", ARTICLE_GLOB, "--quiet"]
+    if output_path is None:
+        command += ["--output-subdir", INDEX_DIR]
+    else:
+        command += ["--output-path", str(output_path)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     except OSError as exc:
@@ -110,3 +126,36 @@ def index_folder(folder: Path) -> None:
     if done.returncode != 0:
         raise SearchIndexError(f"Pagefind failed (exit {done.returncode}): "
                                f"{(done.stderr or done.stdout).strip()[-2000:]}")
+
+
+class BackgroundIndexer:
+    """For the preview server: re-index after each rebuild without holding the
+    rebuild up. Runs are serialised; requests that arrive during a run fold
+    into one more run. The index goes to its own folder (served at
+    <base>/pagefind/), outside the site's generation folders."""
+
+    def __init__(self, site: Path, target: Path,
+                 report: Callable[[str], None] = print) -> None:
+        import threading
+
+        self.site, self.target, self.report = site, target, report
+        self._wanted = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            try:
+                staging = self.target.with_name(self.target.name + ".new")
+                shutil.rmtree(staging, ignore_errors=True)
+                index_folder(self.site.resolve(), staging)
+                shutil.rmtree(self.target, ignore_errors=True)
+                staging.rename(self.target)
+                self.report("search index updated")
+            except (OutputError, OSError) as exc:
+                self.report(f"search index not updated: {exc}")

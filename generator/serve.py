@@ -51,6 +51,7 @@ class Generation:
 class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
     base_path = "/"
     generation: Generation | None = None  # set when live reload is on
+    search_dir: str | None = None  # serves <base>/pagefind/ from here when set
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # a preview server's access log is noise
@@ -58,6 +59,10 @@ class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         # The site is built for base_url's path; strip it so /repo/x maps to public/x.
         plain = path.split("?", 1)[0].split("#", 1)[0]
+        index_prefix = self.base_path + "pagefind/"
+        if self.search_dir is not None and plain.startswith(index_prefix):
+            rest = plain[len(index_prefix):]
+            return str(Path(self.search_dir) / Path(rest.lstrip("/")))
         if self.base_path != "/" and plain.startswith(self.base_path):
             path = "/" + path[len(self.base_path):]
         elif self.base_path != "/" and plain == self.base_path.rstrip("/"):
@@ -130,10 +135,12 @@ class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def make_server(output: Path, config: Config, host: str, port: int,
-                generation: Generation | None = None) -> http.server.ThreadingHTTPServer:
+                generation: Generation | None = None,
+                search_dir: Path | None = None) -> http.server.ThreadingHTTPServer:
     """An HTTP server for `output` under the base URL's path (not started)."""
     handler = type("Handler", (_SubPathHandler,), {
-        "base_path": Urls(config.base_url).base_path, "generation": generation})
+        "base_path": Urls(config.base_url).base_path, "generation": generation,
+        "search_dir": str(search_dir) if search_dir is not None else None})
     bound = functools.partial(handler, directory=str(output))
     server = http.server.ThreadingHTTPServer((host, port), bound)
     server.daemon_threads = True
@@ -156,11 +163,30 @@ def serve(output: Path, config: Config, host: str, port: int) -> int:
 
 
 def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, config: Config,
-                host: str, port: int, debounce_ms: int = 250) -> int:
-    """Build, serve, and rebuild on every batch of changes to `watched`."""
+                host: str, port: int, debounce_ms: int = 250,
+                search_dir: Path | None = None) -> int:
+    """Build, serve, and rebuild on every batch of changes to `watched`.
+
+    Pages are rebuilt without the search index; when `search_dir` is given a
+    background indexer refreshes it after each rebuild, so new pages are up
+    at once and search catches up shortly after."""
+    indexer = None
+    if search_dir is not None:
+        from generator.search import BackgroundIndexer
+
+        indexer = BackgroundIndexer(output, search_dir)
+    rebuild_pages = rebuild
+
+    def rebuild_and_index() -> str:
+        summary = rebuild_pages()
+        if indexer is not None:
+            indexer.request()
+        return summary
+
+    rebuild = rebuild_and_index
     print(rebuild())
     generation = Generation()
-    server = make_server(output, config, host, port, generation)
+    server = make_server(output, config, host, port, generation, search_dir)
     stop = threading.Event()
     thread = threading.Thread(target=watch_loop, daemon=True,
                               args=(rebuild, watched, generation, stop, debounce_ms))

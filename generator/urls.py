@@ -56,6 +56,12 @@ def paginated(first: str, number: int) -> str:
     return first if number == 1 else f"{first}page/{number}/"
 
 
+def page_part(first: str, key: str, is_first: bool) -> str:
+    """A list's first page is the list's own path; the others live at
+    <path>page/<key>/ where the key names a month ("2022-10") or a part."""
+    return first if is_first else f"{first}page/{key}/"
+
+
 def output_file(site_path: str) -> str:
     """Where a directory-style site path is written: 'a/b/' → 'a/b/index.html'."""
     if site_path == "" or site_path.endswith("/"):

@@ -144,6 +144,12 @@ class SiteWriter:
         self.spare: Path | None = None
         self.spare_manifest: Manifest | None = None
         self._waiting: list[str] = []  # unchanged files seen before the spare was started
+        self.forced = False  # a new generation even if no file changed (see force())
+
+    def force(self) -> None:
+        """Make staged() produce a generation even if every file is unchanged
+        (another tool, the search indexer, has something to add)."""
+        self.forced = True
 
     def put(self, rel: str, data: Content, key: str = "") -> None:
         """Add one file of the new site (KEEP: the live file is still right)."""
@@ -200,7 +206,8 @@ class SiteWriter:
         """Finish the spare (deletions, the user's files); None if the live
         site already is the new site."""
         deleted = sorted(set(self.previous) - set(self.entries))
-        if self.current is not None and not self.changed and not deleted and not self.rekeyed:
+        if (self.current is not None and not self.changed and not deleted and not self.rekeyed
+                and not self.forced):
             return None
         self._start()
         assert self.spare is not None

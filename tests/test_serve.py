@@ -104,3 +104,16 @@ def test_a_burst_of_files_is_batched(server) -> None:  # type: ignore[no-untyped
     time.sleep(1.0)
     rebuilds = log.read_text().count("change(s):") - rebuilds_before
     assert 1 <= rebuilds <= 3, log.read_text()
+
+
+def test_search_index_catches_up_in_the_background(server) -> None:  # type: ignore[no-untyped-def]
+    base, content, log = server
+    wait_for(lambda: fetch(base + "pagefind/pagefind.js")[0] == 200, timeout=120)
+    (content / "late.txt").write_text(make_article(77, 20, "拉夫罗夫谈粮食协议"), encoding="utf-8")
+    # The page is up without waiting for the index...
+    wait_for(lambda: fetch(base + "articles/voa-8000077/")[0] == 200)
+    # ...and the index is refreshed after that rebuild.
+    def indexed_after_rebuild() -> bool:
+        text = log.read_text()
+        return "search index updated" in text[text.rindex("change(s):"):]
+    wait_for(indexed_after_rebuild, timeout=120)
