@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Mapping
 
 from generator import __version__
 
-SCHEMA = 4
+SCHEMA = 5
 _TABLES = """
 CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, outcome BLOB NOT NULL, body TEXT);

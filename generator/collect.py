@@ -116,6 +116,8 @@ def resolve_slug_collisions(articles: Sequence[Article]) -> list[Article]:
 def by_month(articles: Sequence[Article], zone: ZoneInfo) -> list[Month]:
     """Chronological articles grouped into calendar months of the site's zone."""
     def key(a: Article) -> tuple[int, int]:
+        if a.local_month != (0, 0):
+            return a.local_month
         d = local(a.published, zone)
         return d.year, d.month
     return [Month(y, m, tuple(group)) for (y, m), group in groupby(articles, key=key)]

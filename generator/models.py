@@ -110,6 +110,9 @@ class Article:
     tags: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     text_chars: int = 0  # length of the body text; prefers the fuller copy of a duplicate
+    # (year, month) of publication in the site's zone, decided when parsing (the
+    # zone is a parse setting), so grouping by month needs no time conversion.
+    local_month: tuple[int, int] = (0, 0)
     scope_hit: bool = True  # title or body mentions a scope keyword
 
 

@@ -91,8 +91,14 @@ def normalize(raw: RawDoc, digest: str, settings: NormalizeSettings) -> Normaliz
         declared_tags=_declared_tags(raw, outlet),
         warnings=tuple(warnings),
         text_chars=len(text),
+        local_month=_local_month(published, settings.zone),
     )
     return Normalized(article, body_html, text)
+
+
+def _local_month(published: datetime, zone: ZoneInfo) -> tuple[int, int]:
+    when = published.astimezone(zone)
+    return when.year, when.month
 
 
 def _published(raw: RawDoc, zone: ZoneInfo, warnings: list[str]) -> datetime:

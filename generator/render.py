@@ -10,6 +10,7 @@ Nothing is written here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
+
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -132,7 +135,10 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.globals.update(self._helpers())
+        self._cards: dict[tuple[int, int], Any] = {}
+        self.env.globals["card_html"] = self.card_html
         self._fingerprints: dict[int, str] = {}
+        self._frozen: dict[int, tuple[Any, Any]] = {}
         self._base_key = self._compute_base_key()
 
     # -- helpers available to every template ---------------------------------
@@ -164,6 +170,16 @@ class Renderer:
 
     def _tag_names(self, slugs: Sequence[str]) -> list[str]:
         return [self.site.tags[t].name if t in self.site.tags else t for t in slugs]
+
+    def card_html(self, article: Article, level: int = 3) -> Any:
+        """An article's timeline card, rendered once per build and reused on every
+        list page that shows it (timeline, month, tag and outlet pages)."""
+        key = (id(article), level)
+        found = self._cards.get(key)
+        if found is None:
+            found = self.env.get_template("_macros.html").module.card(article, level)  # type: ignore[attr-defined]
+            self._cards[key] = found
+        return found
 
     # -- keys and rendering -------------------------------------------------
     def _compute_base_key(self) -> str:
@@ -201,16 +217,28 @@ class Renderer:
             return self.fingerprint(value)
         if kind in (str, int, float, bool, type(None), datetime, date):
             return value
-        if kind is tuple or kind is list:
-            return tuple(self._freeze(v) for v in value)
-        if isinstance(value, Mapping):
-            return tuple((k, self._freeze(v)) for k, v in value.items())
+        if (kind is tuple or kind is list or kind is dict) and len(value) > 16:
+            # Big containers are usually shared by many pages (filter choices,
+            # events): freeze each once. The memo keeps the object alive, so
+            # its id cannot be reused by another object during the build.
+            memo = self._frozen.get(id(value))
+            if memo is None or memo[0] is not value:
+                memo = (value, self._freeze_container(value))
+                self._frozen[id(value)] = memo
+            return memo[1]
+        if kind is tuple or kind is list or isinstance(value, Mapping):
+            return self._freeze_container(value)
         if isinstance(value, (list, tuple)):
             return tuple(self._freeze(v) for v in value)
         if dataclasses.is_dataclass(value):
             return (kind.__name__,) + tuple(
                 self._freeze(getattr(value, f.name)) for f in dataclasses.fields(value))
         raise TypeError(f"cannot fingerprint {kind.__name__} in a page context")
+
+    def _freeze_container(self, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return tuple((k, self._freeze(v)) for k, v in value.items())
+        return tuple(self._freeze(v) for v in value)
 
     def render(self, job: PageJob, bodies: Mapping[str, str] | None = None) -> str:
         """The page's text; `bodies` maps article digest → sanitised body HTML."""
@@ -260,8 +288,8 @@ class Renderer:
                 paths[number] if number < len(parts) else None, paths[-1], part.label, first)
             extra = dict(first_extra or {}) if number == 1 else {}
             yield self._page(template, paths[number - 1], pagination=pagination,
-                             months=interleave(part.articles, placed[number - 1],
-                                               self.config.zone),
+                             months=LazyMonths(part.articles, tuple(placed[number - 1]),
+                                               self.config.timezone),
                              total=len(items) if number == 1 else None,
                              latest_path=paths[-1], **context, **extra)
 
@@ -454,6 +482,26 @@ class Renderer:
         entries += [(urls.month(m.year, m.month), None) for m in self.site.months]
         entries += [(urls.tag(slug), None) for slug in self.site.tag_articles]
         return self._page("sitemap.xml", "sitemap.xml", entries=entries)
+
+
+@dataclass(frozen=True)
+class LazyMonths:
+    """A page's months of articles and events, grouped only if the page is
+    rendered: its render key needs just the articles and events."""
+
+    articles: tuple[Article, ...]
+    events: tuple[Event, ...]
+    timezone: str
+
+    @functools.cached_property
+    def grouped(self) -> list[Any]:
+        return interleave(self.articles, self.events, ZoneInfo(self.timezone))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.grouped)
+
+    def __len__(self) -> int:
+        return len(self.grouped)
 
 
 @dataclass(frozen=True)
