@@ -1,7 +1,9 @@
 """Benchmark our generator against Hugo and Pelican on the same synthetic corpus.
 
-    .venv/bin/python -m bench.run --sizes 1000,10000 --reps 3
+    .venv/bin/python -m bench.run --sizes 1000,10000 --reps 3     # or --reps 3,2
 
+First the generator is copied to bench/work/generator-snapshot/ so that every rep
+measures the same code while others keep editing generator/ (--live: don't).
 For each N: make (or reuse) the deterministic corpus, then repeat, per rep and
 in this order so that slow drift of the machine hits every tool alike:
 
@@ -51,8 +53,9 @@ class SizeBench:
     """All scenarios for one corpus size; holds the paths and the scenarios' runs."""
 
     def __init__(self, n: int, paths: corpus_mod.CorpusPaths, tools: Tools, work: Path,
-                 timeout_s: float) -> None:
+                 timeout_s: float, hugo_related: bool = False) -> None:
         self.n = n
+        self.hugo_related = hugo_related
         self.paths = paths
         self.tools = tools
         self.timeout_s = timeout_s
@@ -166,7 +169,9 @@ class SizeBench:
             remove(folder)
         command = [self.tools.hugo, "--quiet", "-s", str(site), "-d", str(out),
                    "--cacheDir", str(cache)]
-        hugo = self.measure("hugo", rep, command, out,
+        # Hugo reads HUGO_PARAMS_* into site.Params; see hugo.toml on why it is opt-in.
+        env = {**os.environ, "HUGO_PARAMS_RELATED": "true" if self.hugo_related else "false"}
+        hugo = self.measure("hugo", rep, command, out, env=env,
                             check=lambda m: expect_pages(out, self.n))
         if hugo.ok and self.tools.pagefind:
             self.measure("pagefind", rep, [self.tools.python, "-m", "pagefind", "--site",
@@ -195,6 +200,11 @@ class SizeBench:
             remove(PROJECT / ".cache")
 
     def annotate(self) -> None:
+        if "hugo" in self.scenarios:
+            self.scenarios["hugo"].note = (
+                "with 5 related articles per page (--hugo-related)" if self.hugo_related else
+                "no related-articles section (ours has one): Hugo's .Related is O(N) per "
+                "page on this corpus; --hugo-related adds it")
         if "ours_search" not in self.scenarios and "ours_cold" in self.scenarios:
             self.scenarios["ours_cold"].note = (
                 "the CLI has no --no-search flag, so this build is also the "
@@ -272,23 +282,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000",
                         help="comma-separated corpus sizes (default 1000,10000)")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions per size (default 3)")
+    parser.add_argument("--reps", default="3",
+                        help="repetitions per size (default 3); a comma-separated list gives "
+                             "one count per size, e.g. --sizes 1000,10000 --reps 3,2")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                         help="seconds before one run is killed (default 1800)")
     parser.add_argument("--work", type=Path, default=BENCH / "work",
                         help="corpora and outputs (default bench/work, git-ignored)")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
+    parser.add_argument("--hugo-related", action="store_true",
+                        help="give Hugo's article pages 5 related articles (quadratic in N)")
     parser.add_argument("--live", action="store_true",
                         help="measure the working tree's generator/ directly instead of a "
                              "copy frozen at start (edits during the run then leak in)")
     args = parser.parse_args(argv)
-    try:
-        args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    except ValueError:
-        parser.error(f"--sizes must be numbers separated by commas, got {args.sizes!r}")
-    if not args.sizes or min(args.sizes) < 1 or args.reps < 1:
-        parser.error("--sizes and --reps must be positive")
+    args.sizes = _int_list(parser, "--sizes", args.sizes)
+    reps = _int_list(parser, "--reps", args.reps)
+    # One count per size; a shorter list repeats its last count.
+    args.reps = [reps[min(i, len(reps) - 1)] for i in range(len(args.sizes))]
     return args
+
+
+def _int_list(parser: argparse.ArgumentParser, flag: str, text: str) -> list[int]:
+    try:
+        values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        parser.error(f"{flag} must be numbers separated by commas, got {text!r}")
+    if not values or min(values) < 1:
+        parser.error(f"{flag} must be positive")
+    return values
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -306,12 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bench: generator flags {sorted(tools.generator_flags)}; pagefind "
           f"{'yes' if tools.pagefind else 'no'}", flush=True)
     documents = []
-    for n in args.sizes:
+    for n, reps in zip(args.sizes, args.reps):
         print(f"bench: corpus n={n} …", flush=True)
         paths = corpus_mod.ensure_corpus(n, args.work / f"corpus-{n}")
-        size = SizeBench(n, paths, tools, args.work, args.timeout)
-        size.run(args.reps)
-        document = results_document(n, args.reps, machine, corpus_facts(paths),
+        size = SizeBench(n, paths, tools, args.work, args.timeout, args.hugo_related)
+        size.run(reps)
+        document = results_document(n, reps, machine, corpus_facts(paths),
                                      size.scenarios, started, size.problems())
         document["command"] = command
         stem = f"{started[:10]}-n{n}"

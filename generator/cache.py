@@ -1,6 +1,6 @@
 """The build cache: parsed articles keyed by content, and what the last build rendered.
 
-One SQLite file (`.cache/build.sqlite` by default). Entries are keyed by the
+One SQLite file per content folder (`.cache/build-<hash of the folder>.sqlite`). Entries are keyed by the
 file's sha256 plus a key of everything that changes how a file is parsed
 (generator version, time zone, summary length, taxonomy, scope keywords), so
 a stale entry is never used: it simply isn't found. A cache from another

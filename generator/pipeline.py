@@ -70,6 +70,28 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
     """Build the site described by `options` and say what happened."""
     check_output_dir(options.output, {"content folder": options.content,
                                       "project": options.project})
+    with _exclusive(options.output):
+        return _build_locked(options, progress)
+
+
+@contextmanager
+def _exclusive(output: Path) -> Iterator[None]:
+    """One build at a time per output folder (a watch server and a manual
+    build, say): a second build waits for the first instead of racing it for
+    the spare generation and the cache."""
+    import fcntl
+
+    output.absolute().parent.mkdir(parents=True, exist_ok=True)
+    lock = output.absolute().parent / f".{output.name}.lock"
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_locked(options: BuildOptions, progress: Progress | None) -> BuildReport:
     cache = _open_cache(options)
     try:
         start = time.perf_counter()
@@ -169,7 +191,8 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         renderer = Renderer(config, options.project / "templates", site, search=offer_search)
         writer = SiteWriter(options.output)
         rendered = render_stage(renderer, options.output, cache, parsed.fresh_bodies,
-                                settings, options.clean, options.workers, writer.put, progress)
+                                settings, options.clean, options.workers, writer.put, progress,
+                                options.content)
         for rel, data in static_files(options.project / "static").items():
             writer.put(rel, data, "")
     with clock("write"):
@@ -201,14 +224,24 @@ class StageClock:
                                         - start, 3)
 
 
+def cache_file(options: BuildOptions) -> Path | None:
+    """One cache database per content folder, so building another folder with
+    the same settings (a benchmark corpus, a test) does not evict this one."""
+    folder = options.config.cache_dir
+    if not options.use_cache or folder is None:
+        return None
+    tag = hashlib.sha256(os.fsencode(options.content.resolve())).hexdigest()[:10]
+    return folder / f"build-{tag}.sqlite"
+
+
 def _open_cache(options: BuildOptions) -> BuildCache:
-    path = options.config.cache_dir
-    if not options.use_cache or path is None:
+    path = cache_file(options)
+    if path is None:
         return open_cache(None)
     if options.clean:
         for suffix in ("", "-wal", "-shm"):
-            Path(str(path / "build.sqlite") + suffix).unlink(missing_ok=True)
-    return open_cache(path / "build.sqlite")
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    return open_cache(path)
 
 
 def read_taxonomy(config: Config) -> tuple[str, list[Problem]]:
@@ -359,7 +392,8 @@ RENDER_CHUNK = 64
 
 def render_stage(renderer: Renderer, output: Path, cache: BuildCache,
                  fresh_bodies: dict[str, str], settings: ParseSettings, clean: bool,
-                 workers: int, sink: Sink, progress: Progress | None) -> int:
+                 workers: int, sink: Sink, progress: Progress | None,
+                 content: Path | None = None) -> int:
     """Render the pages whose key changed and hand every page to `sink` (the
     unchanged ones as KEEP); returns how many pages were rendered."""
     live = None if clean else live_folder(output)
@@ -376,12 +410,12 @@ def render_stage(renderer: Renderer, output: Path, cache: BuildCache,
     count = workers or os.cpu_count() or 1
     if count > 1 and len(pending) >= PARALLEL_THRESHOLD:
         _render_parallel(renderer, pending, cache, fresh_bodies, settings, count, sink,
-                         progress)
+                         progress, content)
     else:
         for start in range(0, len(pending), BODY_BATCH):
             batch = pending[start:start + BODY_BATCH]
             for path, data, key in _render_batch(renderer, batch, cache, fresh_bodies,
-                                                 settings):
+                                                 settings, content):
                 sink(path, data, key)
             if progress:
                 progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
@@ -389,9 +423,9 @@ def render_stage(renderer: Renderer, output: Path, cache: BuildCache,
 
 
 def _render_batch(renderer: Renderer, batch: Sequence[tuple[PageJob, str]], cache: BuildCache,
-                  fresh: dict[str, str], settings: ParseSettings
+                  fresh: dict[str, str], settings: ParseSettings, content: Path | None
                   ) -> list[tuple[str, bytes, str]]:
-    bodies = _bodies_for([job for job, _ in batch], cache, fresh, settings)
+    bodies = _bodies_for([job for job, _ in batch], cache, fresh, settings, content)
     return [(job.path, renderer.render(job, bodies).encode("utf-8"), key)
             for job, key in batch]
 
@@ -399,19 +433,20 @@ def _render_batch(renderer: Renderer, batch: Sequence[tuple[PageJob, str]], cach
 # State handed to forked render workers: they inherit it, nothing is pickled
 # but the chunk indices going in and the pages coming out.
 _RENDER_STATE: tuple[Renderer, list[tuple[PageJob, str]], Path | None, dict[str, str],
-                     ParseSettings] | None = None
+                     ParseSettings, Path | None] | None = None
 
 
 def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
                      cache: BuildCache, fresh: dict[str, str], settings: ParseSettings,
-                     count: int, sink: Sink, progress: Progress | None) -> None:
+                     count: int, sink: Sink, progress: Progress | None,
+                     content: Path | None) -> None:
     """Render in forked processes (they share the site model copy-on-write);
     pages stream back chunk by chunk and go to `sink` as they arrive."""
     import multiprocessing
 
     global _RENDER_STATE
     _RENDER_STATE = (renderer, pending, cache.path if cache.db is not None else None, fresh,
-                     settings)
+                     settings, content)
     chunks = [(start, min(start + RENDER_CHUNK, len(pending)))
               for start in range(0, len(pending), RENDER_CHUNK)]
     done = 0
@@ -429,9 +464,10 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
 
 def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, bytes, str]]:
     assert _RENDER_STATE is not None
-    renderer, pending, cache_path, fresh, settings = _RENDER_STATE
+    renderer, pending, cache_path, fresh, settings, content = _RENDER_STATE
     cache = _worker_cache(cache_path)
-    return _render_batch(renderer, pending[bounds[0]:bounds[1]], cache, fresh, settings)
+    return _render_batch(renderer, pending[bounds[0]:bounds[1]], cache, fresh, settings,
+                         content)
 
 
 _WORKER_CACHE: BuildCache | None = None
@@ -446,18 +482,37 @@ def _worker_cache(path: Path | None) -> BuildCache:
 
 
 def _bodies_for(jobs: Sequence[PageJob], cache: BuildCache, fresh: dict[str, str],
-                settings: ParseSettings) -> dict[str, str]:
-    """digest → body HTML for the articles these pages show."""
+                settings: ParseSettings, content: Path | None = None) -> dict[str, str]:
+    """digest → body HTML for the articles these pages show: from this build's
+    parses, else the cache, else (a cache damaged or pruned by another build)
+    by parsing the article's file again."""
     from generator.parse import cache_key
 
-    wanted = {a.digest for job in jobs for a in job.bodies}
+    wanted = {a.digest: a for job in jobs for a in job.bodies}
     bodies = {d: fresh[d] for d in wanted if d in fresh}
-    missing = {cache_key(d, settings): d for d in wanted - set(bodies)}
+    missing = {cache_key(d, settings): d for d in set(wanted) - set(bodies)}
     for key, body in cache.bodies(missing):
         if body is not None:
             bodies[missing[key]] = body
-    lost = wanted - set(bodies)
-    if lost:
-        raise RuntimeError(f"body of {len(lost)} article(s) missing from the cache; "
-                           "run the build again with --clean")
+    for digest in set(wanted) - set(bodies):
+        body = _reparse_body(wanted[digest], settings, content)
+        if body is None:
+            raise RuntimeError(f"the body of {wanted[digest].rel_path} is neither in the cache "
+                               "nor readable from its file; run the build again")
+        bodies[digest] = body
     return bodies
+
+
+def _reparse_body(article: Article, settings: ParseSettings, content: Path | None) -> str | None:
+    from generator.parse import parse_file
+
+    if content is None:
+        return None
+    path = content / article.rel_path
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    outcome = parse_file(FileEntry(article.rel_path, str(path), info.st_size, info.st_mtime_ns),
+                         settings)
+    return outcome.body_html if outcome.digest == article.digest else None

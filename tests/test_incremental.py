@@ -169,7 +169,7 @@ def test_settings_change_rebuilds_dependent_pages(site: Site) -> None:
 
 def test_corrupt_cache_is_detected_and_rebuilt(site: Site) -> None:
     site.build()
-    database = site.config.cache_dir / "build.sqlite"
+    database = next(site.config.cache_dir.glob("build-*.sqlite"))
     for suffix in ("-wal", "-shm"):
         Path(str(database) + suffix).unlink(missing_ok=True)
     database.write_bytes(b"this is not a database" * 100)
@@ -246,7 +246,7 @@ def test_parallel_parse_and_render_equal_serial(site: Site, tmp_path: Path,
 def test_cache_from_another_version_is_not_trusted(site: Site) -> None:
     import sqlite3
     site.build()
-    database = sqlite3.connect(site.config.cache_dir / "build.sqlite")
+    database = sqlite3.connect(next(site.config.cache_dir.glob("build-*.sqlite")))
     database.execute("UPDATE info SET value = '0.0.1' WHERE name = 'generator'")
     database.commit()
     database.close()
@@ -261,3 +261,18 @@ def test_output_folder_that_contains_the_project_is_refused(site: Site) -> None:
     with pytest.raises(OutputError, match="project"):
         build(BuildOptions(site.content, ROOT.parent, ROOT, site.config, workers=1,
                            search=False))
+
+
+def test_a_body_lost_from_the_cache_is_read_again_from_its_file(site: Site) -> None:
+    import sqlite3
+    site.build()
+    database = sqlite3.connect(next(site.config.cache_dir.glob("build-*.sqlite")))
+    database.execute("UPDATE parsed SET body = NULL")
+    database.commit()
+    database.close()
+    template_change = site.config.title + "（新）"
+    site.config = replace(site.config, title=template_change)  # every page re-renders
+    report = site.build()
+    assert report.rendered > 50
+    assert "北约秘书长斯托尔腾贝格星期二对媒体表示" in \
+        site.files()["articles/voa-6786297/index.html"].decode()
