@@ -243,13 +243,18 @@ def test_parallel_parse_and_render_equal_serial(site: Site, tmp_path: Path,
     assert site.files(parallel) == site.files(serial)
 
 
-def test_cache_from_another_version_is_not_trusted(site: Site) -> None:
+def tamper_with_cache(site: Site, statement: str) -> None:
+    """Run one SQL statement on the site's cache database behind the generator's back."""
     import sqlite3
-    site.build()
     database = sqlite3.connect(next(site.config.cache_dir.glob("build-*.sqlite")))
-    database.execute("UPDATE info SET value = '0.0.1' WHERE name = 'generator'")
+    database.execute(statement)
     database.commit()
     database.close()
+
+
+def test_cache_from_another_version_is_not_trusted(site: Site) -> None:
+    site.build()
+    tamper_with_cache(site, "UPDATE info SET value = '0.0.1' WHERE name = 'generator'")
     (site.content / "new.txt").write_text(make_article(9, 3, "新文章：泽连斯基"), encoding="utf-8")
     report = site.build()
     assert report.cache_note and "0.0.1" in report.cache_note
@@ -264,12 +269,8 @@ def test_output_folder_that_contains_the_project_is_refused(site: Site) -> None:
 
 
 def test_a_body_lost_from_the_cache_is_read_again_from_its_file(site: Site) -> None:
-    import sqlite3
     site.build()
-    database = sqlite3.connect(next(site.config.cache_dir.glob("build-*.sqlite")))
-    database.execute("UPDATE parsed SET body = NULL")
-    database.commit()
-    database.close()
+    tamper_with_cache(site, "UPDATE parsed SET body = NULL")
     template_change = site.config.title + "（新）"
     site.config = replace(site.config, title=template_change)  # every page re-renders
     report = site.build()
