@@ -48,8 +48,9 @@ _FOOTER_START = re.compile(r"<hr\s*/?>\s*<div>\s*获取更多RSS[：:]", re.IGNO
 _DIV_END = re.compile(r"</div>", re.IGNORECASE)
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # Characters XML 1.0 forbids (the Atom feed carries titles and bodies) and that
-# mean nothing in HTML: C0 controls other than tab/newline/CR, DEL, U+FFFE/U+FFFF.
-CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# mean nothing in HTML: C0 controls other than tab/newline/CR, DEL, U+FFFE/U+FFFF;
+# and stray byte-order marks, which a parser drops only at the start of a text.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe\uffff]")
 # html5ever (inside nh3) walks the stack of open elements for every block-level
 # tag, so its time grows with nesting depth × tag count: 100,000 nested <div>
 # took minutes. Real articles nest fewer than 50 deep; deeper is refused.
@@ -61,12 +62,31 @@ _NOT_NESTING = frozenset({
     "source", "track", "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th",
     "thead", "tbody", "tfoot", "rb", "rt", "rp", "rtc", "colgroup", "caption"})
 _DIMENSION = re.compile(r"^\d{1,5}$")
+MAX_ANGLE_BRACKETS = 64  # in a title or alt attribute; more is not a tooltip
+_URL_IGNORED = re.compile("[\t\n\r]")
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+_SCHEME_WITHOUT_HOST = re.compile(r"^[\x00-\x20]*https?:(?![\x00-\x20]*[/\\]{2})", re.IGNORECASE)
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     # width="100%" is invalid HTML and fights the stylesheet: keep pixel sizes only.
     if attribute in ("width", "height"):
         return value if _DIMENSION.match(value) else None
+    if attribute in ("href", "src"):
+        # As a browser reads a URL: without tabs and newlines, and without leading
+        # or trailing spaces and controls. (libxml2 would write them as %0A, which
+        # makes "h\nttp://x" a relative URL.)
+        value = _URL_IGNORED.sub("", value).strip(_C0_AND_SPACE)
+        # "http:/x" and "https:x" pass nh3's scheme check, but a browser resolves
+        # them against the page, like the relative URLs url_relative="deny" refuses.
+        if _SCHEME_WITHOUT_HOST.match(value):
+            return None
+        # libxml2 (in _tidy) takes time quadratic in the number of '<' in an
+        # attribute when it serializes it: 80 KB of them took seconds. A URL means
+        # the same with them percent-encoded, as browsers send them.
+        return value.replace("<", "%3C").replace(">", "%3E")
+    if value.count("<") + value.count(">") > MAX_ANGLE_BRACKETS:
+        return None
     return value
 
 
@@ -159,8 +179,11 @@ def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
 
 
 def clean_inline_text(value: str) -> str:
-    """Plain text from a string that may carry HTML (titles, captions)."""
-    text = nh3.clean(CONTROL_CHARS.sub("", value), tags=set())
+    """Plain text from a string that may carry HTML (titles, captions).
+    Raises ReadError for absurdly nested markup, as sanitize_body does."""
+    value = CONTROL_CHARS.sub("", value)
+    check_nesting(value)
+    text = nh3.clean(value, tags=set())
     return " ".join(CONTROL_CHARS.sub("", htmllib.unescape(text)).split())
 
 

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping
 
 MANIFEST = ".timeline-manifest.json"
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 GENERATIONS = ("a", "b")
 
 
@@ -272,7 +272,9 @@ def load_manifest(folder: Path | None) -> Manifest | None:
         raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         if raw.get("version") != MANIFEST_VERSION:
             return None
-        files = {rel: Entry(*values) for rel, values in raw["files"].items()
+        mtimes = _load_mtimes(folder, int(raw["generation"]))
+        files = {rel: Entry(digest, size, mtimes.get(rel, -1), key)
+                 for rel, (digest, size, key) in raw["files"].items()
                  if _is_safe_relative(rel)}
         carried = tuple(r for r in raw.get("carried", []) if _is_safe_relative(r))
         return Manifest(int(raw["generation"]), files, carried)
@@ -409,8 +411,9 @@ def _same(live: Path | None, rel: str, digest: str, entry: Entry | None) -> bool
         stat = (live / rel).stat()
     except OSError:
         return False
-    # Size and mtime catch a hand-edited output file without reading it.
-    return stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns
+    # Size and mtime catch a hand-edited output file without reading it
+    # (mtime -1: not recorded, size alone must do).
+    return stat.st_size == entry.size and entry.mtime_ns in (-1, stat.st_mtime_ns)
 
 
 def _entry(path: Path, digest: str, key: str = "") -> Entry:
@@ -428,9 +431,34 @@ def _digest(path: Path) -> str:
     return _hash(path.read_bytes())
 
 
+def _mtimes_path(folder: Path) -> Path:
+    return folder.parent / f"{folder.name}.mtimes.json"
+
+
+def _load_mtimes(folder: Path, generation: int) -> dict[str, int]:
+    """The mtimes recorded beside a generation (not inside it: they are the
+    build's clock, and nothing published may carry it); empty if missing."""
+    try:
+        raw = json.loads(_mtimes_path(folder).read_text(encoding="utf-8"))
+        if raw.get("generation") != generation:
+            return {}
+        return {str(rel): int(value) for rel, value in raw["mtimes"].items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
 def _save_manifest(folder: Path, manifest: Manifest) -> None:
+    """The manifest goes inside the generation (digests, sizes and render keys:
+    the same for the same site); the mtimes, which let a later build spot a
+    hand-edited file without reading it, go beside it."""
+    stamps = {"generation": manifest.generation,
+              "mtimes": {rel: e.mtime_ns for rel, e in sorted(manifest.files.items())}}
+    stamp_file = _mtimes_path(folder)
+    stamp_file.with_name(stamp_file.name + ".tmp").write_text(
+        json.dumps(stamps, separators=(",", ":")), encoding="utf-8")
+    os.replace(stamp_file.with_name(stamp_file.name + ".tmp"), stamp_file)
     body = {"version": MANIFEST_VERSION, "generation": manifest.generation,
-            "files": {rel: [e.digest, e.size, e.mtime_ns, e.key]
+            "files": {rel: [e.digest, e.size, e.key]
                       for rel, e in sorted(manifest.files.items())},
             "carried": list(manifest.carried)}
     temp = folder / (MANIFEST + ".tmp")

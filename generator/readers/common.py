@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -18,6 +18,26 @@ MAX_FRONT_MATTER_CHARS = 64_000
 # libyaml's loader when available: parsing front matter is a large share of
 # reading a Hexo file, and the C loader is an order of magnitude faster.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The C loader recurses once per level of nesting without Python's recursion
+# guard: about 25,000 nested "[" or "- " (which fit in MAX_FRONT_MATTER_CHARS)
+# overflow the C stack and kill the process. Front matter nests 2–3 levels;
+# deeper than this is refused before the loader sees it.
+MAX_YAML_NESTING = 100
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+_BLOCK_INDICATORS = re.compile(r"^[ \t]*(?:[-?:][ \t]+){2,}", re.MULTILINE)
+
+
+def _nesting(yaml_text: str) -> int:
+    """An upper bound on how deep the YAML nests: open flow brackets plus the
+    most block indicators ('- - - x') on one line. Brackets inside quoted
+    strings count too, which only matters for absurd front matter."""
+    depth = deepest = 0
+    for bracket in _FLOW_BRACKETS.finditer(yaml_text):
+        depth = depth + 1 if bracket.group() in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    indicators = max((len(m.group().split()) for m in _BLOCK_INDICATORS.finditer(yaml_text)),
+                     default=0)
+    return deepest + indicators
 
 
 def _refuse_aliases(node: yaml.Node) -> None:
@@ -47,9 +67,32 @@ def _compose_and_construct(yaml_text: str) -> tuple[Any, Any]:
         if node is None:
             return None, None
         _refuse_aliases(node)
-        return node, loader.construct_document(node)
+        try:
+            return node, loader.construct_document(node)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # PyYAML lets these out for a value it recognises but cannot build,
+            # such as the date 2022-02-30: report them as a YAML error there.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{exc} (a date or number that does not exist?)",
+                _unbuildable(node).start_mark) from exc
     finally:
         loader.dispose()
+
+
+def _unbuildable(node: yaml.Node) -> yaml.Node:
+    """The top-level value that cannot be constructed (or the whole document)."""
+    if isinstance(node, yaml.MappingNode):
+        for _, value in node.value:
+            probe = _LOADER("")
+            try:
+                probe.construct_document(value)
+            except (ValueError, TypeError, OverflowError):
+                return value
+            except yaml.YAMLError:
+                pass
+            finally:
+                probe.dispose()
+    return node
 
 
 @dataclass(frozen=True)
@@ -89,6 +132,10 @@ def parse_yaml(yaml_text: str, fence_line: int) -> tuple[dict[str, Any], dict[st
     if len(yaml_text) > MAX_FRONT_MATTER_CHARS:
         raise ReadError(f"front matter is {len(yaml_text)} characters long; this is not a "
                         "hand-written header — check the file", fence_line)
+    if _nesting(yaml_text) > MAX_YAML_NESTING:
+        raise ReadError(f"front matter nests lists or mappings more than {MAX_YAML_NESTING} "
+                        "deep; this is not a hand-written header — check the file",
+                        fence_line)
     try:
         node, data = _compose_and_construct(yaml_text)
     except yaml.YAMLError as exc:
@@ -109,7 +156,7 @@ def parse_yaml(yaml_text: str, fence_line: int) -> tuple[dict[str, Any], dict[st
     return {str(k): v for k, v in data.items()}, lines
 
 
-def text_field(data: dict[str, Any], key: str) -> str | None:
+def text_field(data: Mapping[str, Any], key: str) -> str | None:
     """A front matter value as stripped text, or None when absent or empty."""
     value = data.get(key)
     if value is None:
@@ -120,7 +167,7 @@ def text_field(data: dict[str, Any], key: str) -> str | None:
     return text or None
 
 
-def list_field(data: dict[str, Any], key: str) -> tuple[str, ...]:
+def list_field(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     """A front matter list (or single value) as a tuple of non-empty strings."""
     value = data.get(key)
     if value is None:

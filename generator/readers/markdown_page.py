@@ -16,6 +16,9 @@ from generator.readers.source import Source
 FORMAT = "markdown"
 
 _MD = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table")
+# markdown-it-py takes up to ~8 s per MB on markup-dense text. Hand-written
+# pages are a few thousand characters; scraped articles arrive as HTML.
+MAX_MARKDOWN_CHARS = 200_000
 
 
 def matches(source: Source) -> bool:
@@ -27,6 +30,10 @@ def read(source: Source) -> RawDoc:
     if fm is None:
         raise ReadError("no front matter", 1)
     data = fm.data
+    if len(fm.body) > MAX_MARKDOWN_CHARS:
+        raise ReadError(f"the Markdown body is {len(fm.body):,} characters long, more than "
+                        f"{MAX_MARKDOWN_CHARS:,}: this is not a hand-written page; split it, "
+                        "or give the article as HTML", fm.body_line)
     return RawDoc(
         rel_path=source.rel_path,
         format=FORMAT,

@@ -1,0 +1,1 @@
+"""Mutation fuzzing of the readers, normaliser and sanitizer (see fuzz/README.md)."""
