@@ -264,8 +264,7 @@ def test_cache_from_another_version_is_not_trusted(site: Site) -> None:
 def test_output_folder_that_contains_the_project_is_refused(site: Site) -> None:
     from generator.write import OutputError
     with pytest.raises(OutputError, match="project"):
-        build(BuildOptions(site.content, ROOT.parent, ROOT, site.config, workers=1,
-                           search=False))
+        build(BuildOptions(site.content, ROOT, ROOT, site.config, workers=1, search=False))
 
 
 def test_a_body_lost_from_the_cache_is_read_again_from_its_file(site: Site) -> None:
