@@ -58,7 +58,7 @@ def _rfc822(text: str) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # e.g. hour 99999999999
         return None
     if text.rstrip().endswith(("-0000",)):
         return parsed.replace(tzinfo=None)  # RFC 2822: -0000 means "zone unknown"

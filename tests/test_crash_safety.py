@@ -36,7 +36,7 @@ from tests.hostile.conftest import temp_config
 
 SYNTHETIC = 60  # with the real articles, a build takes a second or two
 ITERATIONS = 30
-TIME_BUDGET = 90.0  # seconds for the kill loop; fewer iterations (at least 12) on a slow machine
+TIME_BUDGET = 80.0  # seconds for the kill loop; fewer iterations (at least 12) on a slow machine
 _VARYING = re.compile(r"^pagefind/(?:filter/.*|index/.*|.*\.pf_meta|pagefind-entry\.json)$")
 
 

@@ -8,13 +8,11 @@ the xfail test at the end, and upstream issue Pagefind #638).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -48,22 +46,12 @@ def _build(content: Path, output: Path, config: Path, *extra: str,
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def tree(output: Path, keep_mtimes: bool = False) -> dict[str, bytes]:
-    """Every file of the built site (through the output link) by relative path;
-    the manifest without its recorded mtimes unless `keep_mtimes`."""
+def tree(output: Path) -> dict[str, bytes]:
+    """Every file of the built site (through the output link), manifest included,
+    by relative path."""
     folder = output.resolve()
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            rel = path.relative_to(folder).as_posix()
-            data = path.read_bytes()
-            if rel == MANIFEST and not keep_mtimes:
-                manifest = json.loads(data)
-                for entry in manifest["files"].values():
-                    entry[2] = 0  # [digest, size, mtime_ns, key]
-                data = json.dumps(manifest, sort_keys=True).encode()
-            files[rel] = data
-    return files
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def _differences(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]:
@@ -145,7 +133,7 @@ def test_no_build_clock_time_zone_or_locale_in_the_output(
     clock = re.compile("|".join(stamps + [rf"(?<![0-9A-Za-z_]){year}(?![0-9A-Za-z_])"]))
     assert int(year) > 2024, "the content ends in 2024: the current year must not appear"
     found = [f"{rel}: {clock.search(data.decode('utf-8')).group(0)!r}"
-             for rel, data in tree(root / "first", keep_mtimes=True).items()
+             for rel, data in tree(root / "first").items()
              if Path(rel).suffix in TEXT_SUFFIXES and rel != MANIFEST
              and clock.search(data.decode("utf-8"))]
     assert found == []
@@ -155,8 +143,8 @@ def test_manifest_holds_no_build_time(reference: tuple[Path, Path, dict[str, byt
     root, config, _ = reference
     _build(root / "content", root / "manifest-a", config, "--no-search")
     _build(root / "content", root / "manifest-b", config, "--no-search")
-    a = tree(root / "manifest-a", keep_mtimes=True)[MANIFEST]
-    b = tree(root / "manifest-b", keep_mtimes=True)[MANIFEST]
+    a = tree(root / "manifest-a")[MANIFEST]
+    b = tree(root / "manifest-b")[MANIFEST]
     assert a == b
 
 

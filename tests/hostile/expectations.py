@@ -87,6 +87,7 @@ EXPECTED: dict[str, Published | Reported] = {
     "voa_date_far_future.txt": Reported(("publication time", "outside 1990–2099")),
     "voa_date_before_1970.txt": Reported(("publication time", "outside 1990–2099")),
     "voa_date_year_9999_extreme_zone.txt": Reported(("publication time", "outside 1990–2099")),
+    "voa_date_year_with_ten_digits.txt": Reported(("publication time", "not a date")),
     "voa_epoch_far_future_without_date_line.txt": Reported(("epoch", "outside 1990–2099")),
     # Hexo (Al Jazeera) front matter.
     "hexo_headimg_javascript_url.md": P(("lead image", "not an http(s) URL")),

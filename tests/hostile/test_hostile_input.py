@@ -19,7 +19,7 @@ from lxml import etree, html as lxml_html
 from generator.models import SourceFile
 from generator.parse import INTERNAL_ERROR, ParseOutcome, parse_bytes
 from generator.sanitize import CONTROL_CHARS
-from tests.conftest import ROOT, SETTINGS
+from tests.conftest import SETTINGS
 from tests.hostile.conftest import (MARKUP_NAME, OVERSIZE_NAME, SHOWN_NAME, HostileSite,
                                     run_build, temp_config)
 from tests.hostile.expectations import (EXPECTED, FIXTURES, TEXT, Published, Reported,
