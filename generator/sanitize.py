@@ -172,7 +172,8 @@ def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
     """
     body = CONTROL_CHARS.sub("", body)
     check_nesting(body)
-    cleaned = _CLEANER.clean(strip_feed_footer(body))
+    # Again after: a character reference such as &#5; is decoded by the parser.
+    cleaned = CONTROL_CHARS.sub("", _CLEANER.clean(strip_feed_footer(body)))
     if not cleaned.strip():
         return ""
     return _tidy(cleaned, drop_images)

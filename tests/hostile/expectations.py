@@ -158,6 +158,11 @@ def generated() -> dict[str, tuple[bytes, Published | Reported]]:
                      + '<p><img src="https://img.example.com/a.jpg?' + "<!--" * 100_000 + '">'
                      + '<a href="https://example.org/" title="' + "<" * 200_000 + '">链接</a></p>'),
             P()),
+        # A caption of 50,000 "<!--" (a tag-stripping regex once took 12 s on it).
+        "voa_caption_full_of_comment_openers.txt": (
+            voa_file(8200007, "乌克兰：图片说明里的注释开头",
+                     '<img src="https://img.example.com/c.jpg"><div><small>说明'
+                     + "<!--" * 50_000 + "</small></div>" + TEXT), P()),
         # A 200,000-character title.
         "voa_very_long_title.txt": (
             voa_file(8200004, "乌克兰标题" * 40_000, TEXT), P()),
