@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
 from generator import __version__
 from generator.cache import BuildCache, FileStat, open_cache
@@ -24,8 +24,8 @@ from generator.config import Config
 from generator.discover import FileEntry, discover
 from generator.models import Article, Problem, Severity
 from generator.report import BuildReport
-from generator.write import (KEEP, MANIFEST, Content, SiteWriter, WriteResult,
-                             check_output_dir, intact, live_folder, load_manifest)
+from generator.write import (KEEP, MANIFEST, Content, Entry, SiteWriter, WriteResult,
+                             check_output_dir, intact)
 
 if TYPE_CHECKING:
     from generator.parse import ParseOutcome, ParseSettings
@@ -101,7 +101,7 @@ def _build_locked(options: BuildOptions, progress: Progress | None) -> BuildRepo
         if isinstance(previous, BuildReport):
             return _nothing_changed(previous, time.perf_counter() - start)
         report = _build(options, cache, entries, progress)
-        cache.save_last_build(build_signature(options, entries), report)
+        cache.save_last_build(build_signature(options, entries), report.stored(options.config))
         return report
     finally:
         cache.close()
@@ -190,8 +190,10 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         offer_search = options.search if options.search_pages is None else options.search_pages
         renderer = Renderer(config, options.project / "templates", site, search=offer_search)
         writer = SiteWriter(options.output)
-        rendered = render_stage(renderer, options.output, cache, parsed.fresh_bodies,
-                                settings, options.clean, options.workers, writer.put, progress,
+        # The live site's render keys, from the manifest the writer already read.
+        previous = {} if options.clean else writer.previous
+        rendered = render_stage(renderer, writer.live, previous, cache, parsed.fresh_bodies,
+                                settings, options.workers, writer.put, progress,
                                 options.content)
         for rel, data in static_files(options.project / "static").items():
             writer.put(rel, data, "")
@@ -390,15 +392,13 @@ Sink = Callable[[str, Content, str], None]  # (output path, bytes or KEEP, rende
 RENDER_CHUNK = 64
 
 
-def render_stage(renderer: Renderer, output: Path, cache: BuildCache,
-                 fresh_bodies: dict[str, str], settings: ParseSettings, clean: bool,
+def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, Entry],
+                 cache: BuildCache, fresh_bodies: dict[str, str], settings: ParseSettings,
                  workers: int, sink: Sink, progress: Progress | None,
                  content: Path | None = None) -> int:
     """Render the pages whose key changed and hand every page to `sink` (the
-    unchanged ones as KEEP); returns how many pages were rendered."""
-    live = None if clean else live_folder(output)
-    manifest = load_manifest(live)
-    previous = manifest.files if manifest else {}
+    unchanged ones as KEEP); returns how many pages were rendered. `previous`
+    is the live site's manifest (empty: render everything)."""
     pending: list[tuple[PageJob, str]] = []
     for job in renderer.jobs():
         key = renderer.page_key(job)

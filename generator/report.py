@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import pickle
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from generator import urls
 from generator.collect import Duplicate, OutOfScope
@@ -39,9 +40,11 @@ class BuildReport:
         return [p for p in self.problems if p.severity is Severity.WARNING]
 
     def as_dict(self, config: Config) -> dict[str, Any]:
+        return {"articles": article_rows(self.articles, config), **self._rest(config)}
+
+    def _rest(self, config: Config) -> dict[str, Any]:
         link = urls.Urls(config.base_url)
         return {
-            "articles": [_article(a, link, config) for a in self.articles],
             "problems": [p.as_dict() for p in self.problems],
             "out_of_scope": [{"source_path": o.source_path, "reason": o.reason}
                              for o in self.out_of_scope],
@@ -69,8 +72,63 @@ class BuildReport:
 
     def write_json(self, path: Path, config: Config) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(config), ensure_ascii=False, indent=2) + "\n",
-                        encoding="utf-8")
+        path.write_text(self.json_text(config), encoding="utf-8")
+
+    def json_text(self, config: Config) -> str:
+        """The report as indented JSON. The article list (the bulk of it) is
+        taken ready-made from a stored report, so a build that changed nothing
+        writes its report without loading 10,000 articles."""
+        if isinstance(self.articles, StoredArticles):
+            rows = self.articles.rows_json
+        else:
+            rows = _dumps(article_rows(self.articles, config))
+        rest = _dumps(self._rest(config))
+        # `rows` sits one level down: indent its lines like json.dumps would.
+        return '{\n  "articles": ' + rows.replace("\n", "\n  ") + ",\n" + rest[2:] + "\n"
+
+    def stored(self, config: Config) -> BuildReport:
+        """This report in the form kept for the nothing-changed fast path."""
+        rows = _dumps(article_rows(self.articles, config))
+        blob = pickle.dumps(tuple(self.articles), protocol=pickle.HIGHEST_PROTOCOL)
+        return replace(self, articles=StoredArticles(len(self.articles), blob, rows))
+
+
+class StoredArticles(Sequence[Article]):
+    """The published articles of a stored report: their count and report rows
+    are at hand; the Article objects are unpickled only if someone asks."""
+
+    def __init__(self, count: int, blob: bytes, rows_json: str) -> None:
+        self.count = count
+        self.blob = blob
+        self.rows_json = rows_json
+        self._loaded: tuple[Article, ...] | None = None
+
+    def _items(self) -> tuple[Article, ...]:
+        if self._loaded is None:
+            self._loaded = pickle.loads(self.blob)
+        return self._loaded
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._items()[index]
+
+    def __iter__(self) -> Iterator[Article]:
+        return iter(self._items())
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"count": self.count, "blob": self.blob, "rows_json": self.rows_json,
+                "_loaded": None}
+
+
+def article_rows(articles: Sequence[Article], config: Config) -> list[dict[str, Any]]:
+    link = urls.Urls(config.base_url)
+    return [_article(a, link, config) for a in articles]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def _article(article: Article, link: urls.Urls, config: Config) -> dict[str, Any]:

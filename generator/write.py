@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterable, Mapping
 
 MANIFEST = ".timeline-manifest.json"
@@ -509,9 +509,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _is_safe_relative(rel: str) -> bool:
-    pure = PurePosixPath(rel)
-    return bool(rel) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in rel \
-        and "\x00" not in rel and rel != MANIFEST
+    # Plain string tests (this runs for every entry of every manifest loaded):
+    # no absolute path, no ".." component, no backslash or NUL, not the manifest.
+    return bool(rel) and not rel.startswith("/") and ".." not in rel.split("/") \
+        and "\\" not in rel and "\x00" not in rel and rel != MANIFEST
 
 
 def _check_relative(rel: str) -> None:

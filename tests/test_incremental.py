@@ -86,6 +86,24 @@ def test_second_build_parses_renders_and_writes_nothing(site: Site) -> None:
     assert site.mtimes() == before
 
 
+def test_nothing_changed_report_lists_the_same_articles_as_the_build_before(site: Site) -> None:
+    import json
+
+    first = site.build()
+    again = site.build()
+    assert again.timings.keys() == {"unchanged"}  # the fast path, not a full build
+    before = json.loads(first.json_text(site.config))
+    after = json.loads(again.json_text(site.config))
+    assert after["articles"] == before["articles"] and len(after["articles"]) == 5
+    assert after["problems"] == before["problems"]
+    assert after["counts"]["cached"] == 5 and after["counts"]["written"] == 0
+    # Loaded on demand: the same articles as the full build returned.
+    assert [a.slug for a in again.articles] == [a.slug for a in first.articles]
+    # The spliced text is what json.dumps makes of the whole report.
+    assert again.json_text(site.config) == json.dumps(
+        again.as_dict(site.config), ensure_ascii=False, indent=2) + "\n"
+
+
 def test_one_new_article_rewrites_only_the_pages_that_show_it(site: Site) -> None:
     site.build()
     before = site.mtimes()
