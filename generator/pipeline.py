@@ -100,8 +100,8 @@ def _build_locked(options: BuildOptions, progress: Progress | None) -> BuildRepo
         previous = None if options.clean else cache.last_build(signature)
         if isinstance(previous, BuildReport):
             return _nothing_changed(previous, time.perf_counter() - start)
-        report = _build(options, cache, entries, progress)
-        cache.save_last_build(build_signature(options, entries), report.stored(options.config))
+        report = _build(options, cache, entries, progress).stored(options.config)
+        cache.save_last_build(build_signature(options, entries), report)
         return report
     finally:
         cache.close()
@@ -445,6 +445,7 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
     import multiprocessing
 
     global _RENDER_STATE
+    renderer.load_templates()
     _RENDER_STATE = (renderer, pending, cache.path if cache.db is not None else None, fresh,
                      settings, content)
     chunks = [(start, min(start + RENDER_CHUNK, len(pending)))

@@ -17,11 +17,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, \
+    select_autoescape
 
 from generator import __version__, chart, seo, urls
 from generator.collect import Month, PagePart, by_month, local, month_parts
@@ -60,6 +61,23 @@ class SiteModel:
     related_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     pages: tuple[Page, ...] = ()
     events: tuple[Event, ...] = ()  # key events, by day (content/events.yaml)
+
+
+CARD_TAGS = 6  # tags shown on a card
+
+
+class CardView(NamedTuple):
+    """What a timeline card shows, ready to print."""
+
+    outlet_key: str
+    outlet_name: str
+    outlet_href: str
+    iso: str
+    day: str
+    href: str
+    title: str
+    summary: str
+    tags: tuple[tuple[str, str], ...]  # (link, name)
 
 
 @dataclass(frozen=True)
@@ -130,6 +148,8 @@ class Renderer:
         self.link = urls.Urls(config.base_url)
         self.env = Environment(
             loader=FileSystemLoader(str(template_dir)),
+            bytecode_cache=_bytecode_cache(config),
+            auto_reload=False,  # templates do not change during a build: no stat per page
             autoescape=select_autoescape(["html", "xml"]),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -137,29 +157,47 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.globals.update(self._helpers())
+        # Filters, not globals: Jinja calls a filter directly, a global through
+        # its context machinery, and these run for every link on every page.
+        self.env.filters["card_view"] = self.card_view
+        self.env.filters["tag_links"] = self.tag_links
         self._cards: dict[tuple[int, int], Any] = {}
+        self._card_macro: Any = None
+        self._views: dict[int, CardView] = {}
+        self._tag_links: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
         self.env.globals["card_html"] = self.card_html
         self._fingerprints: dict[int, str] = {}
         self._frozen: dict[int, tuple[Any, Any]] = {}
         self._base_key = self._compute_base_key()
 
+    def load_templates(self) -> None:
+        """Compile every template now (before forking render workers, so each
+        worker does not compile them again)."""
+        for name in self.env.list_templates(extensions=["html", "xml"]):
+            self.env.get_template(name)
+
     # -- helpers available to every template ---------------------------------
     def _helpers(self) -> dict[str, Any]:
         zone = self.config.zone
+        # Templates call these tens of times per page with few distinct
+        # arguments (the same paths, dates and tags recur on many pages), so
+        # each answer is computed once per build.
+        memo = functools.lru_cache(maxsize=None)
+        small = functools.lru_cache(maxsize=1 << 16)
         return {
             "site": self.config,
-            "url": self.link.path,
-            "abs_url": self.link.absolute,
+            "url": memo(self.link.path),
+            "abs_url": memo(self.link.absolute),
             "article_path": urls.article,
             "month_path": urls.month,
             "year_path": urls.year,
             "tag_path": urls.tag,
             "outlet_path": urls.outlet,
-            "tag_name": lambda slug: self.site.tags[slug].name if slug in self.site.tags
-            else slug,
-            "iso": lambda dt: local(dt, zone).isoformat(),
+            "tag_name": memo(lambda slug: self.site.tags[slug].name if slug in self.site.tags
+                             else slug),
+            "iso": small(lambda dt: local(dt, zone).isoformat()),
             "iso_utc": lambda dt: dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "day": lambda dt: _day(local(dt, zone)),
+            "day": small(lambda dt: _day(local(dt, zone))),
             "short_day": lambda dt: f"{local(dt, zone).month}月{local(dt, zone).day}日",
             "full_time": lambda dt: _full_time(local(dt, zone)),
             "nav_pages": [{"title": p.title, "path": f"{p.slug}/"} for p in self.site.pages],
@@ -179,8 +217,33 @@ class Renderer:
         key = (id(article), level)
         found = self._cards.get(key)
         if found is None:
-            found = self.env.get_template("_macros.html").module.card(article, level)  # type: ignore[attr-defined]
+            if self._card_macro is None:
+                self._card_macro = self.env.get_template("_macros.html").module.card  # type: ignore[attr-defined]
+            found = self._card_macro(self.card_view(article), level)
             self._cards[key] = found
+        return found
+
+    def card_view(self, article: Article) -> CardView:
+        """An article as cards and link lists show it (made once per build)."""
+        found = self._views.get(id(article))
+        if found is None:
+            helpers = self.env.globals
+            found = CardView(
+                article.outlet.key, article.outlet.name,
+                helpers["url"](urls.outlet(article.outlet.key)),
+                helpers["iso"](article.published), helpers["day"](article.published),
+                helpers["url"](urls.article(article.slug)), article.title, article.summary,
+                self.tag_links(article.tags[:CARD_TAGS]))
+            self._views[id(article)] = found  # the site model keeps the article alive
+        return found
+
+    def tag_links(self, slugs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """(link, name) of each tag."""
+        found = self._tag_links.get(slugs)
+        if found is None:
+            helpers = self.env.globals
+            found = tuple((helpers["url"](urls.tag(t)), helpers["tag_name"](t)) for t in slugs)
+            self._tag_links[slugs] = found
         return found
 
     # -- keys and rendering -------------------------------------------------
@@ -520,6 +583,20 @@ class LazyMonths:
 
     def __len__(self) -> int:
         return len(self.grouped)
+
+
+def _bytecode_cache(config: Config) -> FileSystemBytecodeCache | None:
+    """Compiled templates kept beside the parse cache: compiling them all
+    costs more than rendering the few pages an incremental build needs. Jinja
+    checks each entry against the template's source, and writes atomically."""
+    if config.cache_dir is None:
+        return None
+    folder = config.cache_dir / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
 
 
 @dataclass(frozen=True)

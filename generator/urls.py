@@ -8,6 +8,7 @@ Pages link with root-relative paths that include the sub-path
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 class Urls:
     base_url: str  # always ends with "/"
 
-    @property
+    @functools.cached_property
     def base_path(self) -> str:
         """The sub-path the site lives under, '/' at a domain root."""
         path = urlsplit(self.base_url).path or "/"

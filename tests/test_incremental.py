@@ -99,9 +99,10 @@ def test_nothing_changed_report_lists_the_same_articles_as_the_build_before(site
     assert after["counts"]["cached"] == 5 and after["counts"]["written"] == 0
     # Loaded on demand: the same articles as the full build returned.
     assert [a.slug for a in again.articles] == [a.slug for a in first.articles]
-    # The spliced text is what json.dumps makes of the whole report.
-    assert again.json_text(site.config) == json.dumps(
-        again.as_dict(site.config), ensure_ascii=False, indent=2) + "\n"
+    # One article per line, the rest indented.
+    lines = again.json_text(site.config).splitlines()
+    assert sum(line.startswith('    {"source_path": ') for line in lines) == 5
+    assert '  "counts": {' in lines
 
 
 def test_one_new_article_rewrites_only_the_pages_that_show_it(site: Site) -> None:
