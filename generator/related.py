@@ -69,29 +69,48 @@ def tag_postings(articles: Sequence[Article]) -> dict[str, list[int]]:
     return postings
 
 
+# Articles whose candidates are scored together: bounds the pair arrays at
+# about 30 MB (≈10 tags × 30 candidates each) however large the archive.
+BLOCK = 4096
+
+
 def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[tuple[int, ...]]:
     """For each article (chronological input), up to `count` indices of related ones.
 
-    Vectorised with NumPy: every (article, candidate, weight) triple from the
-    tag postings goes into flat arrays, weights of one pair are summed with a
-    single sort, and each article's best candidates are picked with another.
+    Vectorised with NumPy, one block of articles at a time: every (article,
+    candidate, weight) triple from the tag postings goes into flat arrays,
+    weights of one pair are summed with a single sort, and each article's best
+    candidates are picked with another.
     """
     import numpy as np  # imported here: a no-change rebuild never needs it
 
     total = len(articles)
+    result: list[tuple[int, ...]] = [() for _ in articles]
     if total < 2 or rules.count == 0:
-        return [() for _ in articles]
-    source, target, weight = _candidate_pairs(tag_postings(articles), rules.per_tag)
-    if source.size == 0:
-        return [() for _ in articles]
-    keys = source.astype(np.int64) * total + target
+        return result
+    postings = [(np.asarray(items, dtype=np.int64), rarity(len(items)))
+                for items in tag_postings(articles).values()]
+    times = np.array([a.published.timestamp() for a in articles], dtype=np.float64)
+    reach = max(1, rules.per_tag // 2)
+    for low in range(0, total, BLOCK):
+        source, target, weight = _candidate_pairs(postings, reach, low, min(total, low + BLOCK))
+        if source.size:
+            _pick_best(source, target, weight, times, rules, total, result)
+    return result
+
+
+def _pick_best(source: np.ndarray, target: np.ndarray, weight: np.ndarray, times: np.ndarray,
+               rules: RelatedRules, total: int, result: list[tuple[int, ...]]) -> None:
+    """Sum each pair's weights, score it, and put each source's best in `result`."""
+    import numpy as np
+
+    keys = source * total + target
     order = np.argsort(keys, kind="stable")
     keys, weight = keys[order], weight[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     sums = np.add.reduceat(weight, starts)
     pair = keys[starts]
     src, dst = pair // total, pair % total
-    times = np.array([a.published.timestamp() for a in articles], dtype=np.float64)
     days = np.abs(times[src] - times[dst]) / 86400.0
     score = sums / (1.0 + days / rules.decay_days)
     # Best first within each article; equal scores: the earlier article first.
@@ -101,29 +120,34 @@ def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[t
     ranked = by_score[np.argsort(src[by_score], kind="stable")]
     src, dst = src[ranked], dst[ranked]
     first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
-    result: list[tuple[int, ...]] = [() for _ in articles]
     bounds = np.r_[first, src.size]
     for begin, end in zip(bounds[:-1], bounds[1:]):
         result[int(src[begin])] = tuple(int(d) for d in dst[begin: min(end, begin + rules.count)])
-    return result
 
 
-def _candidate_pairs(postings: dict[str, list[int]], per_tag: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(article, candidate, weight) for each article and the `per_tag // 2`
-    articles before and after it in each of its tags' timelines."""
+def _candidate_pairs(postings: Sequence[tuple[np.ndarray, float]], reach: int, low: int,
+                     high: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(article, candidate, weight) for each article in [low, high) and the
+    `reach` articles before and after it in each of its tags' timelines. Per
+    pair, the weights come in tag order whatever the block, so their sums (and
+    the ranking) do not depend on the block size."""
     import numpy as np
 
-    reach = max(1, per_tag // 2)
     sources, targets, weights = [], [], []
-    for items in postings.values():
-        posting = np.asarray(items, dtype=np.int64)
-        value = rarity(len(items))
-        for offset in range(1, min(reach, len(items) - 1) + 1):
-            earlier, later = posting[:-offset], posting[offset:]
-            sources += [earlier, later]
-            targets += [later, earlier]
-            weights.append(np.full(2 * earlier.size, value))
+    for posting, value in postings:
+        size = posting.size
+        first, stop = np.searchsorted(posting, [low, high])
+        for offset in range(1, min(reach, size - 1) + 1):
+            # The candidate `offset` places later, then `offset` places earlier.
+            end = min(stop, size - offset)
+            begin = max(first, offset)
+            pieces = [(posting[first:end], posting[first + offset:end + offset]),
+                      (posting[begin:stop], posting[begin - offset:stop - offset])]
+            for src, dst in pieces:
+                if src.size:
+                    sources.append(src)
+                    targets.append(dst)
+                    weights.append(np.full(src.size, value))
     if not sources:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)

@@ -121,3 +121,21 @@ def test_co_occurring_tags_rank_by_count() -> None:
     articles = [art("a", 0, ("nato", "stoltenberg", "brussels")),
                 art("b", 1, ("nato", "stoltenberg")), art("c", 2, ("nato", "finland"))]
     assert co_occurring_tags(articles)["nato"] == ("stoltenberg", "brussels", "finland")
+
+
+def test_related_lists_do_not_depend_on_the_block_size(monkeypatch) -> None:
+    # Scored a block of articles at a time to bound memory; the blocks must
+    # not show in the result (pairs across a block boundary, summing order).
+    import random
+
+    from generator import related
+
+    rng = random.Random(7)
+    names = [f"t{n}" for n in range(12)]
+    articles = chronological(*(art(f"a{n}", rng.uniform(0, 400),
+                                   tuple(rng.sample(names, rng.randint(1, 5))))
+                               for n in range(300)))
+    whole = related.related_articles(articles, RelatedRules(per_tag=10))
+    monkeypatch.setattr(related, "BLOCK", 7)
+    assert related.related_articles(articles, RelatedRules(per_tag=10)) == whole
+    assert sum(1 for r in whole if r) > 250
