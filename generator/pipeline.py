@@ -286,11 +286,23 @@ def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: Bu
             keyed[entry.rel_path] = cache_key(stat.sha, settings)
     hits = cache.get_outcomes(set(keyed.values()))
     todo = [e for e in entries if keyed.get(e.rel_path) not in hits]
-    fresh = parse_all(todo, settings, workers, progress)
-    fresh_by_path = {o.rel_path: o for o in fresh}
-    fresh_bodies = {o.digest: o.body_html for o in fresh if o.body_html is not None}
-    cache.put_outcomes((cache_key(o.digest, settings), o.without_body(), o.body_html)
-                       for o in fresh if o.digest)
+    fresh_by_path: dict[str, ParseOutcome] = {}
+    fresh_bodies: dict[str, str] = {}
+    storing: list[tuple[str, ParseOutcome, str | None]] = []
+    # Bodies go to the cache as they arrive; only without them are outcomes
+    # kept, so the build never holds every body (≈100 MB at 10,000 articles).
+    for outcome in parse_all(todo, settings, workers, progress):
+        if cache.db is None:
+            if outcome.body_html is not None:
+                fresh_bodies[outcome.digest] = outcome.body_html
+        elif outcome.digest:
+            storing.append((cache_key(outcome.digest, settings), outcome.without_body(),
+                            outcome.body_html))
+            if len(storing) >= BODY_BATCH:
+                cache.put_outcomes(storing)
+                storing = []
+        fresh_by_path[outcome.rel_path] = outcome.without_body()
+    cache.put_outcomes(storing)
     outcomes, stats = [], {}
     for entry in entries:
         outcome = fresh_by_path.get(entry.rel_path)
@@ -299,8 +311,6 @@ def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: Bu
         outcomes.append(outcome)
         if outcome.digest:
             stats[entry.rel_path] = FileStat(entry.size, entry.mtime_ns, outcome.digest)
-    if cache.db is not None:
-        fresh_bodies = {}  # stored; loaded back only for pages that are rendered
     return Parsed(outcomes, stats, fresh_bodies, len(todo), len(entries) - len(todo))
 
 
@@ -314,28 +324,26 @@ def _at(outcome: ParseOutcome, rel_path: str) -> ParseOutcome:
 
 
 def parse_all(entries: Sequence[FileEntry], settings: ParseSettings, workers: int,
-              progress: Progress | None) -> list[ParseOutcome]:
-    """Parse files, across processes when there are many."""
+              progress: Progress | None) -> Iterator[ParseOutcome]:
+    """Parse files, across processes when there are many; outcomes come in
+    the order of `entries`, as they are ready."""
     from generator.parse import parse_file
 
     count = workers or os.cpu_count() or 1
     if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
-        results = []
         for index, entry in enumerate(entries, start=1):
-            results.append(parse_file(entry, settings))
+            yield parse_file(entry, settings)
             if progress:
                 progress("parse", index, len(entries))
-        return results
+        return
     chunk = max(8, min(64, len(entries) // (count * 8)))
     with ProcessPoolExecutor(max_workers=count, initializer=_warm_worker,
                              initargs=(settings,)) as pool:
-        results = []
         for index, outcome in enumerate(pool.map(_parse_in_worker, entries, chunksize=chunk),
                                         start=1):
-            results.append(outcome)
+            yield outcome
             if progress and index % 50 == 0:
                 progress("parse", index, len(entries))
-        return results
 
 
 _WORKER_SETTINGS: ParseSettings | None = None
@@ -401,9 +409,14 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
     is the live site's manifest (empty: render everything)."""
     pending: list[tuple[PageJob, str]] = []
     for job in renderer.jobs():
-        key = renderer.page_key(job)
         entry = previous.get(job.path)
-        if entry is not None and entry.key == key and intact(live, job.path, entry):
+        if entry is None:
+            # Nothing to compare with: the key is computed where the page is
+            # rendered (in a worker, on a first or clean build).
+            pending.append((job, ""))
+            continue
+        key = renderer.page_key(job)
+        if entry.key == key and intact(live, job.path, entry):
             sink(job.path, KEEP, key)
         else:
             pending.append((job, key))
@@ -426,8 +439,8 @@ def _render_batch(renderer: Renderer, batch: Sequence[tuple[PageJob, str]], cach
                   fresh: dict[str, str], settings: ParseSettings, content: Path | None
                   ) -> list[tuple[str, bytes, str]]:
     bodies = _bodies_for([job for job, _ in batch], cache, fresh, settings, content)
-    return [(job.path, renderer.render(job, bodies).encode("utf-8"), key)
-            for job, key in batch]
+    return [(job.path, renderer.render(job, bodies).encode("utf-8"),
+             key or renderer.page_key(job)) for job, key in batch]
 
 
 # State handed to forked render workers: they inherit it, nothing is pickled
