@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Mapping
 
 from generator import __version__
 
-SCHEMA = 5
+SCHEMA = 6
 _TABLES = """
 CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, outcome BLOB NOT NULL, body TEXT);
@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS files (rel_path TEXT PRIMARY KEY, size INTEGER NOT NU
                                   mtime_ns INTEGER NOT NULL, sha TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS last_build (id INTEGER PRIMARY KEY CHECK (id = 0),
                                        signature TEXT NOT NULL, report BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
@@ -226,6 +227,25 @@ class BuildCache:
             self.db.execute("BEGIN")
             self.db.execute("INSERT OR REPLACE INTO last_build VALUES (0, ?, ?)",
                             (signature, blob))
+
+
+    # -- state a stage keeps for the next build (linkstate.LinkState) -------
+    def get_state(self, name: str) -> object | None:
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+            return pickle.loads(row[0]) if row else None
+        except Exception:  # damaged or from older code: the stage starts afresh
+            return None
+
+    def put_state(self, name: str, value: object) -> None:
+        if self.db is None:
+            return
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, blob))
 
 
 def open_cache(path: Path | None) -> BuildCache:

@@ -182,7 +182,7 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         site_pages, page_problems = read_pages(config.pages_dir)
         problems += page_problems
     with clock("link"):
-        site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config)
+        site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config, cache)
         events, event_problems = load_events(config.events_path, settings.taxonomy.tags)
         problems += event_problems
         site = replace(site, events=tuple(events))
@@ -371,18 +371,24 @@ def _unknown_tag_problems(outcomes: Iterable[ParseOutcome]) -> list[Problem]:
 
 # -- link ----------------------------------------------------------------------
 def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_pages: list,
-               config: Config) -> SiteModel:
-    """Related articles, same-event reports and co-occurring tags, by slug."""
-    from generator import related
+               config: Config, cache: BuildCache | None = None) -> SiteModel:
+    """Related articles, same-event reports and co-occurring tags, by slug;
+    updated from the last build's lists when few articles changed."""
+    from generator.linkstate import LinkState, compute_links
     from generator.render import build_site_model
 
-    rel = related.related_articles(published, config.related)
-    same = related.same_event_links(published, config.same_event)
-    by_slug = {a.slug: tuple(published[i] for i in rel[n]) for n, a in enumerate(published)}
-    events = {a.slug: tuple(published[i] for i in same[n])
-              for n, a in enumerate(published) if same[n]}
+    previous = cache.get_state("links") if cache is not None else None
+    if not isinstance(previous, LinkState):
+        previous = None
+    links, state, _ = compute_links(published, config.related, config.same_event, previous)
+    if cache is not None:
+        cache.put_state("links", state)
+    by_slug = {a.slug: tuple(published[i] for i in links.related[n])
+               for n, a in enumerate(published)}
+    events = {a.slug: tuple(published[i] for i in links.same_event[n])
+              for n, a in enumerate(published) if links.same_event[n]}
     return build_site_model(published, tags, site_pages, config, by_slug, events,
-                            related.co_occurring_tags(published))
+                            links.co_occurring)
 
 
 def _tag_infos(taxonomy: Taxonomy) -> dict[str, TagInfo]:

@@ -88,8 +88,8 @@ def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[t
     result: list[tuple[int, ...]] = [() for _ in articles]
     if total < 2 or rules.count == 0:
         return result
-    postings = [(np.asarray(items, dtype=np.int64), rarity(len(items)))
-                for items in tag_postings(articles).values()]
+    postings = [(np.asarray(items, dtype=np.int64), weight_units(len(items)))
+                for _, items in sorted(tag_postings(articles).items())]
     times = np.array([a.published.timestamp() for a in articles], dtype=np.float64)
     reach = max(1, rules.per_tag // 2)
     for low in range(0, total, BLOCK):
@@ -108,7 +108,7 @@ def _pick_best(source: np.ndarray, target: np.ndarray, weight: np.ndarray, times
     order = np.argsort(keys, kind="stable")
     keys, weight = keys[order], weight[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    sums = np.add.reduceat(weight, starts)
+    sums = np.add.reduceat(weight, starts) / WEIGHT_SCALE  # exact integers until here
     pair = keys[starts]
     src, dst = pair // total, pair % total
     days = np.abs(times[src] - times[dst]) / 86400.0
@@ -125,12 +125,10 @@ def _pick_best(source: np.ndarray, target: np.ndarray, weight: np.ndarray, times
         result[int(src[begin])] = tuple(int(d) for d in dst[begin: min(end, begin + rules.count)])
 
 
-def _candidate_pairs(postings: Sequence[tuple[np.ndarray, float]], reach: int, low: int,
+def _candidate_pairs(postings: Sequence[tuple[np.ndarray, int]], reach: int, low: int,
                      high: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(article, candidate, weight) for each article in [low, high) and the
-    `reach` articles before and after it in each of its tags' timelines. Per
-    pair, the weights come in tag order whatever the block, so their sums (and
-    the ranking) do not depend on the block size."""
+    `reach` articles before and after it in each of its tags' timelines."""
     import numpy as np
 
     sources, targets, weights = [], [], []
@@ -147,16 +145,29 @@ def _candidate_pairs(postings: Sequence[tuple[np.ndarray, float]], reach: int, l
                 if src.size:
                     sources.append(src)
                     targets.append(dst)
-                    weights.append(np.full(src.size, value))
+                    weights.append(np.full(src.size, value, dtype=np.int64))
     if not sources:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0)
+        return empty, empty, empty
     return np.concatenate(sources), np.concatenate(targets), np.concatenate(weights)
+
+
+# Weights are summed as integers in units of 1/WEIGHT_SCALE (the least common
+# multiple of 1..24, so every 1/(1+k) is a whole number of units): a sum is
+# then exact whatever order its terms come in, and a list recomputed for one
+# article (generator/linkstate.py) equals the one the full computation gives.
+WEIGHT_SCALE = 5354228880
+_MAX_LEVEL = 23  # tags on more than 2**23 articles all weigh 1/24
 
 
 def rarity(df: int) -> float:
     """Weight of a tag found on `df` articles (see the module docstring)."""
-    return 1.0 / (1 + max(df, 1).bit_length() - 1)
+    return weight_units(df) / WEIGHT_SCALE
+
+
+def weight_units(df: int) -> int:
+    """rarity(df) × WEIGHT_SCALE, an exact integer."""
+    return WEIGHT_SCALE // (1 + min(max(df, 1).bit_length() - 1, _MAX_LEVEL))
 
 
 _NOT_HAN_OR_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
@@ -184,22 +195,47 @@ def same_event_score(title_a: frozenset[str], tags_a: frozenset[str], title_b: f
     return 0.5 * dice(title_a, title_b) + 0.5 * jaccard(tags_a, tags_b)
 
 
+def tag_counts(articles: Sequence[Article]) -> Counter[str]:
+    return Counter(tag for a in articles for tag in a.tags)
+
+
+def common_limit(total: int, rules: SameEventRules) -> float:
+    """Tags on more articles than this are too common to tie two reports together."""
+    return max(rules.common_tag_min, rules.common_tag_share * total)
+
+
+EventFeatures = tuple[frozenset[str], frozenset[str]]  # title bigrams, specific tags
+
+
+def event_features(article: Article, common: frozenset[str] | set[str]) -> EventFeatures:
+    return title_bigrams(article.title), frozenset(t for t in article.tags if t not in common)
+
+
+def event_score(a: EventFeatures, b: EventFeatures) -> float | None:
+    """The same-event score of two articles; None when they share nothing
+    (most pairs in the window), without building any set."""
+    if a[1].isdisjoint(b[1]) and a[0].isdisjoint(b[0]):
+        return None
+    return same_event_score(a[0], a[1], b[0], b[1])
+
+
 def same_event_links(articles: Sequence[Article], rules: SameEventRules) -> list[tuple[int, ...]]:
     """For each article (chronological input), other reports of the same event."""
-    counts = Counter(tag for a in articles for tag in a.tags)
-    limit = max(rules.common_tag_min, rules.common_tag_share * len(articles))
-    specific = [frozenset(t for t in a.tags if counts[t] <= limit) for a in articles]
-    titles = [title_bigrams(a.title) for a in articles]
+    counts = tag_counts(articles)
+    limit = common_limit(len(articles), rules)
+    common = {t for t, n in counts.items() if n > limit}
+    features = [event_features(a, common) for a in articles]
     times = [a.published.timestamp() for a in articles]
     window = rules.max_hours * 3600
     links: list[list[tuple[float, int]]] = [[] for _ in articles]
     for i in range(len(articles)):
-        title_i, tags_i, end = titles[i], specific[i], times[i] + window
+        (title, tags), end = features[i], times[i] + window
         j = i + 1
         while j < len(articles) and times[j] <= end:
-            # Only pairs that share something can score; most in the window share nothing.
-            if not tags_i.isdisjoint(specific[j]) or not title_i.isdisjoint(titles[j]):
-                score = same_event_score(title_i, tags_i, titles[j], specific[j])
+            # event_score, inlined: this loop sees every pair in the window.
+            other_title, other_tags = features[j]
+            if not (tags.isdisjoint(other_tags) and title.isdisjoint(other_title)):
+                score = same_event_score(title, tags, other_title, other_tags)
                 if score >= rules.min_score:
                     links[i].append((score, j))
                     links[j].append((score, i))
@@ -214,6 +250,12 @@ def co_occurring_tags(articles: Sequence[Article], limit: int = 8) -> dict[str, 
     for article in articles:
         for tag in article.tags:
             tag_sets[tag].append(article.tags)
+    return co_occurring_for(tag_sets, limit)
+
+
+def co_occurring_for(tag_sets: dict[str, list[tuple[str, ...]]], limit: int = 8
+                     ) -> dict[str, tuple[str, ...]]:
+    """Co-occurring tags of each tag given the tag lists of its articles."""
     result: dict[str, tuple[str, ...]] = {}
     for tag, sets in tag_sets.items():
         together = Counter(chain.from_iterable(sets))  # counted in C, one pass per tag

@@ -1,0 +1,95 @@
+"""Updated link lists equal recomputed ones, over random sequences of changes."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from generator import linkstate
+from generator.linkstate import compute_links
+from generator.models import Article
+from generator.related import RelatedRules, SameEventRules
+from tests.test_related import art, chronological
+
+TAGS = [f"t{n:02d}" for n in range(14)]
+WORDS = ["乌克兰", "俄罗斯", "谈判", "停火", "援助", "制裁", "北约", "峰会", "粮食", "协议"]
+RULES = RelatedRules(count=4, per_tag=6, decay_days=20)
+SAME = SameEventRules(max_hours=60, min_score=0.3, common_tag_share=0.25, common_tag_min=6)
+
+
+def random_article(rng: random.Random, number: int) -> Article:
+    title = "".join(rng.sample(WORDS, 3))
+    return art(f"a{number}", rng.uniform(0, 120), tuple(rng.sample(TAGS, rng.randint(1, 4))),
+               title=title)
+
+
+def mutate(rng: random.Random, articles: list[Article], counter: list[int]) -> list[Article]:
+    """One to three random additions, deletions or edits (tags, date, title)."""
+    items = list(articles)
+    for _ in range(rng.randint(1, 3)):
+        action = rng.choice(["add", "add", "delete", "tags", "date", "title"])
+        if action == "add" or len(items) < 5:
+            counter[0] += 1
+            items.append(random_article(rng, counter[0]))
+            continue
+        victim = rng.randrange(len(items))
+        old = items[victim]
+        if action == "delete":
+            del items[victim]
+        elif action == "tags":
+            items[victim] = replace(old, tags=tuple(rng.sample(TAGS, rng.randint(1, 4))))
+        elif action == "date":
+            items[victim] = replace(old, published=old.published
+                                    + timedelta(hours=rng.uniform(-72, 72)))
+        else:
+            items[victim] = replace(old, title="".join(rng.sample(WORDS, 3)))
+    return chronological(*items)
+
+
+def full(articles: list[Article]) -> linkstate.Links:
+    links, _, updated = compute_links(articles, RULES, SAME, None)
+    assert not updated
+    return links
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_updated_links_equal_a_full_computation(seed: int) -> None:
+    rng = random.Random(seed)
+    counter = [0]
+    articles = chronological(*(random_article(rng, n) for n in range(250)))
+    counter[0] = 250
+    _, state, _ = compute_links(articles, RULES, SAME, None)
+    updates = 0
+    for _ in range(40):
+        articles = mutate(rng, articles, counter)
+        links, state, updated = compute_links(articles, RULES, SAME, state)
+        expected = full(articles)
+        assert links.related == expected.related
+        assert links.same_event == expected.same_event
+        assert list(links.co_occurring.items()) == list(expected.co_occurring.items())
+        updates += updated
+    assert updates >= 30  # the update path, not the fallback, is what was compared
+    assert any(links.same_event) and any(links.related)
+
+
+def test_changed_settings_compute_everything() -> None:
+    rng = random.Random(9)
+    articles = chronological(*(random_article(rng, n) for n in range(60)))
+    _, state, _ = compute_links(articles, RULES, SAME, None)
+    links, _, updated = compute_links(articles, replace(RULES, count=2), SAME, state)
+    assert not updated
+    assert max(len(r) for r in links.related) == 2
+
+
+def test_many_changes_compute_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(linkstate, "MIN_DIRTY_LIMIT", 5)
+    rng = random.Random(4)
+    articles = chronological(*(random_article(rng, n) for n in range(60)))
+    _, state, _ = compute_links(articles, RULES, SAME, None)
+    more = chronological(*articles, *(random_article(rng, 100 + n) for n in range(20)))
+    links, _, updated = compute_links(more, RULES, SAME, state)
+    assert not updated
+    assert links.related == full(more).related
