@@ -194,7 +194,9 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         previous = {} if options.clean else writer.previous
         rendered = render_stage(renderer, writer.live, previous, cache, parsed.fresh_bodies,
                                 settings, options.workers, writer.put, progress,
-                                options.content)
+                                options.content,
+                                {} if options.clean else writer.previous_groups,
+                                writer.record_group)
         for rel, data in static_files(options.project / "static").items():
             writer.put(rel, data, "")
     with clock("write"):
@@ -409,23 +411,37 @@ RENDER_CHUNK = 64
 def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, Entry],
                  cache: BuildCache, fresh_bodies: dict[str, str], settings: ParseSettings,
                  workers: int, sink: Sink, progress: Progress | None,
-                 content: Path | None = None) -> int:
+                 content: Path | None = None, previous_groups: Mapping[str, str] | None = None,
+                 record_group: Callable[[str, str], None] | None = None) -> int:
     """Render the pages whose key changed and hand every page to `sink` (the
     unchanged ones as KEEP); returns how many pages were rendered. `previous`
-    is the live site's manifest (empty: render everything)."""
+    is the live site's manifest (empty: render everything), `previous_groups`
+    its group digests: a group whose digest did not change is kept whole,
+    without making its pages' jobs or keys."""
     pending: list[tuple[PageJob, str]] = []
-    for job in renderer.jobs():
-        entry = previous.get(job.path)
-        if entry is None:
-            # Nothing to compare with: the key is computed where the page is
-            # rendered (in a worker, on a first or clean build).
-            pending.append((job, ""))
-            continue
-        key = renderer.page_key(job)
-        if entry.key == key and intact(live, job.path, entry):
-            sink(job.path, KEEP, key)
-        else:
-            pending.append((job, key))
+    by_prefix = _paths_by_group(previous, previous_groups or {})
+    for group in renderer.groups():
+        if group.prefix is not None:
+            if record_group is not None:
+                record_group(group.prefix, group.digest)
+            kept = _keep_group(group.prefix, group.digest, previous_groups or {}, by_prefix,
+                               previous, live)
+            if kept is not None:
+                for path in kept:
+                    sink(path, KEEP, previous[path].key)
+                continue
+        for job in group.jobs():
+            entry = previous.get(job.path)
+            if entry is None:
+                # Nothing to compare with: the key is computed where the page is
+                # rendered (in a worker, on a first or clean build).
+                pending.append((job, ""))
+                continue
+            key = renderer.page_key(job)
+            if entry.key == key and intact(live, job.path, entry):
+                sink(job.path, KEEP, key)
+            else:
+                pending.append((job, key))
     count = workers or os.cpu_count() or 1
     if count > 1 and len(pending) >= PARALLEL_THRESHOLD:
         _render_parallel(renderer, pending, cache, fresh_bodies, settings, count, sink,
@@ -439,6 +455,33 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
             if progress:
                 progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
     return len(pending)
+
+
+def _paths_by_group(previous: Mapping[str, Entry], groups: Mapping[str, str]
+                    ) -> dict[str, list[str]]:
+    """The live site's pages under each group prefix (site paths are
+    directory style, so a page's group is its path up to a prefix's depth)."""
+    depths = {prefix.count("/") for prefix in groups}
+    found: dict[str, list[str]] = {}
+    for path in previous:
+        parts = path.split("/")
+        for depth in depths:
+            prefix = "/".join(parts[:depth]) + "/"
+            if len(parts) > depth and prefix in groups:
+                found.setdefault(prefix, []).append(path)
+    return found
+
+
+def _keep_group(prefix: str, digest: str, groups: Mapping[str, str],
+                by_prefix: Mapping[str, list[str]], previous: Mapping[str, Entry],
+                live: Path | None) -> list[str] | None:
+    """The group's live pages if they can all be kept, else None."""
+    if groups.get(prefix) != digest:
+        return None
+    paths = by_prefix.get(prefix, [])
+    if not paths or not all(intact(live, path, previous[path]) for path in paths):
+        return None
+    return paths
 
 
 def _render_batch(renderer: Renderer, batch: Sequence[tuple[PageJob, str]], cache: BuildCache,

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from zoneinfo import ZoneInfo
 
@@ -78,6 +78,15 @@ class CardView(NamedTuple):
     title: str
     summary: str
     tags: tuple[tuple[str, str], ...]  # (link, name)
+
+
+@dataclass(frozen=True)
+class PageGroup:
+    """Pages made together (see Renderer.groups)."""
+
+    prefix: str | None  # every page of the group lives under this site path; None: no digest
+    digest: str
+    jobs: Callable[[], Iterable[PageJob]]
 
 
 @dataclass(frozen=True)
@@ -262,9 +271,30 @@ class Renderer:
 
     def page_key(self, job: PageJob) -> str:
         """A hash of everything the page shows."""
+        flat = self._flat_key_text(job)
+        if flat is not None:
+            return hashlib.sha256((self._base_key + flat).encode()).hexdigest()[:32]
         frozen = (job.path, job.template, job.text,
                   tuple((name, self._freeze(value)) for name, value in job.context.items()))
         return hashlib.sha256((self._base_key + repr(frozen)).encode()).hexdigest()[:32]
+
+    def _flat_key_text(self, job: PageJob) -> str | None:
+        """The key's text for a page whose context holds only articles, runs of
+        articles and plain values (an article page: 10,000 of them, so no
+        general walk); None for any other page."""
+        parts = ["\x1eflat", job.path, job.template or "", job.text]
+        fingerprint = self.fingerprint
+        for name, value in job.context.items():
+            kind = type(value)
+            if kind is Article:
+                parts.append(f"{name}={fingerprint(value)}")
+            elif kind in _PLAIN:
+                parts.append(f"{name}={value!r}")
+            elif kind is tuple and all(type(a) is Article for a in value):
+                parts.append(f"{name}=({','.join(map(fingerprint, value))})")
+            else:
+                return None
+        return "\x1f".join(parts)
 
     def fingerprint(self, article: Article) -> str:
         """What identifies an article's shown fields: its source bytes (every
@@ -334,15 +364,53 @@ class Renderer:
     # -- page kinds ----------------------------------------------------------
     def jobs(self) -> Iterator[PageJob]:
         """Every page of the site except static assets, in a stable order."""
+        for group in self.groups():
+            yield from group.jobs()
+
+    def groups(self) -> Iterator[PageGroup]:
+        """The site's pages in groups. A group with a prefix holds every page
+        under that site path, and its digest covers everything those pages
+        show: when the digest is the one the live site was built from, an
+        incremental build keeps the group without making its jobs."""
+        yield PageGroup(None, "", self._site_wide_pages)
+        yield PageGroup(None, "", self.article_pages)
+        months = self.site.months
+        for index, month in enumerate(months):
+            events = tuple(in_month(self.site.events, month.year, month.month))
+            prev_ref = _month_ref(months[index - 1]) if index else None
+            next_ref = _month_ref(months[index + 1]) if index + 1 < len(months) else None
+            yield PageGroup(urls.month(month.year, month.month),
+                            self._digest("month", month.year, month.month, month.articles,
+                                         events, prev_ref, next_ref),
+                            functools.partial(self._month_pages, month, events, prev_ref,
+                                              next_ref))
+        for slug, items in self.site.tag_articles.items():
+            info = self.site.tags.get(slug, TagInfo(slug, slug))
+            related = tuple(self.site.tags[t] for t in self.site.related_tags.get(slug, ())
+                            if t in self.site.tags)
+            events = tuple(tagged(self.site.events, slug))
+            yield PageGroup(urls.tag(slug),
+                            self._digest("tag", slug, info, related, events, items),
+                            functools.partial(self._tag_group, slug, items, info, related,
+                                              events))
+        for key, items in self.site.outlet_articles.items():
+            outlet = self.site.outlets[key]
+            yield PageGroup(urls.outlet(key), self._digest("outlet", key, outlet, items),
+                            functools.partial(self._paginated, "outlet.html", urls.outlet(key),
+                                              items, outlet=outlet))
+
+    def _digest(self, *values: Any) -> str:
+        frozen = tuple(self._freeze(v) for v in values)
+        return hashlib.sha256((self._base_key + repr(frozen)).encode()).hexdigest()[:32]
+
+    def _site_wide_pages(self) -> Iterator[PageJob]:
+        """Pages that show the whole site (totals, indexes, the timeline)."""
         yield from self.timeline_pages()
         yield from self.card_index()
-        yield from self.article_pages()
-        yield from self.month_pages()
         yield from self.year_pages()
         yield self.archive_page()
-        yield from self.tag_pages()
-        yield from self.tag_feeds()
-        yield from self.outlet_pages()
+        yield self.tag_index()
+        yield self.outlet_index()
         yield from self.authored_pages()
         yield self.feed()
         yield self.search_page()
@@ -469,15 +537,11 @@ class Renderer:
                           related=self.site.related.get(article.slug, ()),
                           same_event=self.site.same_event.get(article.slug, ()))
 
-    def month_pages(self) -> Iterator[PageJob]:
-        months = self.site.months
-        for index, month in enumerate(months):
-            yield from self._paginated(
-                "month.html", urls.month(month.year, month.month), month.articles,
-                events=in_month(self.site.events, month.year, month.month),
-                year=month.year, month=month.month,
-                prev_month=_month_ref(months[index - 1]) if index else None,
-                next_month=_month_ref(months[index + 1]) if index + 1 < len(months) else None)
+    def _month_pages(self, month: Month, events: tuple[Event, ...], prev_ref: MonthRef | None,
+                     next_ref: MonthRef | None) -> Iterator[PageJob]:
+        yield from self._paginated(
+            "month.html", urls.month(month.year, month.month), month.articles, events=events,
+            year=month.year, month=month.month, prev_month=prev_ref, next_month=next_ref)
 
     def _years(self) -> list[dict[str, Any]]:
         grouped: dict[int, list[Month]] = defaultdict(list)
@@ -503,31 +567,31 @@ class Renderer:
                  for y in self._years()]
         return self._page("archive.html", "archive/", years=years)
 
-    def tag_pages(self) -> Iterator[PageJob]:
+    def _tag_group(self, slug: str, items: Sequence[Article], info: TagInfo,
+                   related: tuple[TagInfo, ...], events: tuple[Event, ...]) -> Iterator[PageJob]:
+        """A tag's pages and its feed."""
+        parts = month_parts(items, self.config.page_size, self.config.zone)
+        month_counts = self._month_links(urls.tag(slug), parts)
+        yield from self._paginated("tag.html", urls.tag(slug), items, parts=parts,
+                                   events=events, tag=info,
+                                   first_extra={"month_counts": month_counts,
+                                                "related_tags": list(related)})
+        yield self.tag_feed(slug, items, info)
+
+    def tag_index(self) -> PageJob:
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for slug, items in self.site.tag_articles.items():
             info = self.site.tags.get(slug, TagInfo(slug, slug))
             groups[info.kind].append({"slug": slug, "name": info.name, "count": len(items)})
-            parts = month_parts(items, self.config.page_size, self.config.zone)
-            month_counts = self._month_links(urls.tag(slug), parts)
-            related = [self.site.tags[t] for t in self.site.related_tags.get(slug, ())
-                       if t in self.site.tags]
-            yield from self._paginated("tag.html", urls.tag(slug), items, parts=parts,
-                                       events=tagged(self.site.events, slug), tag=info,
-                                       first_extra={"month_counts": month_counts,
-                                                    "related_tags": related})
         ordered: list[dict[str, Any]] = [
             {"label": KIND_LABELS.get(kind, kind), "tags": sorted(groups[kind], key=_by_count)}
             for kind in KIND_LABELS if kind in groups]
-        yield self._page("tags.html", "tags/", groups=ordered)
+        return self._page("tags.html", "tags/", groups=ordered)
 
-    def outlet_pages(self) -> Iterator[PageJob]:
-        listing = []
-        for key, items in self.site.outlet_articles.items():
-            outlet = self.site.outlets[key]
-            listing.append({"key": key, "name": outlet.name, "count": len(items)})
-            yield from self._paginated("outlet.html", urls.outlet(key), items, outlet=outlet)
-        yield self._page("outlets.html", "outlets/", outlets=listing)
+    def outlet_index(self) -> PageJob:
+        listing = [{"key": key, "name": self.site.outlets[key].name, "count": len(items)}
+                   for key, items in self.site.outlet_articles.items()]
+        return self._page("outlets.html", "outlets/", outlets=listing)
 
     def authored_pages(self) -> Iterator[PageJob]:
         for page in self.site.pages:
@@ -540,18 +604,16 @@ class Renderer:
                           feed_path="feed.xml", feed_page="", feed_title=self.config.title,
                           updated=updated.strftime("%Y-%m-%dT%H:%M:%SZ"), with_content=True)
 
-    def tag_feeds(self) -> Iterator[PageJob]:
-        """An Atom feed per tag: its latest articles, with summaries (full text
-        is in the site's main feed and on the pages)."""
-        for slug, items in self.site.tag_articles.items():
-            info = self.site.tags.get(slug, TagInfo(slug, slug))
-            entries = tuple(reversed(items[-self.config.feed_size:]))
-            path = urls.tag(slug) + "feed.xml"
-            yield self._page("feed.xml", path, entries=entries, feed_path=path,
-                             feed_page=urls.tag(slug),
-                             feed_title=f"{info.name} · {self.config.title}",
-                             updated=entries[0].published.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             with_content=False)
+    def tag_feed(self, slug: str, items: Sequence[Article], info: TagInfo) -> PageJob:
+        """A tag's Atom feed: its latest articles, with summaries (full text is
+        in the site's main feed and on the pages)."""
+        entries = tuple(reversed(items[-self.config.feed_size:]))
+        path = urls.tag(slug) + "feed.xml"
+        return self._page("feed.xml", path, entries=entries, feed_path=path,
+                          feed_page=urls.tag(slug),
+                          feed_title=f"{info.name} · {self.config.title}",
+                          updated=entries[0].published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          with_content=False)
 
     def search_page(self) -> PageJob:
         return self._page("search.html", "search/", search_enabled=self.search)

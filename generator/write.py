@@ -22,12 +22,12 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
 MANIFEST = ".timeline-manifest.json"
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4
 GENERATIONS = ("a", "b")
 
 
@@ -66,6 +66,9 @@ class Manifest:
     generation: int
     files: Mapping[str, Entry]  # written by the generator
     carried: tuple[str, ...] = ()  # the user's files copied from the previous generation
+    # Render digests of page groups (site path prefix → digest, see
+    # render.PageGroup): a group whose digest is unchanged is kept whole.
+    groups: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,13 @@ class SiteWriter:
         self.spare_manifest: Manifest | None = None
         self._waiting: list[str] = []  # unchanged files seen before the spare was started
         self.forced = False  # a new generation even if no file changed (see force())
+        self.groups: dict[str, str] = {}
+        self.previous_groups: Mapping[str, str] = self.current.groups if self.current else {}
+
+    def record_group(self, prefix: str, digest: str) -> None:
+        """Remember what the pages under `prefix` were rendered from."""
+        self.groups[prefix] = digest
+        self.rekeyed = self.rekeyed or self.previous_groups.get(prefix) != digest
 
     def force(self) -> None:
         """Make staged() produce a generation even if every file is unchanged
@@ -184,7 +194,7 @@ class SiteWriter:
             self._waiting.append(rel)
         else:
             assert self.live is not None
-            _share(self.live / rel, self.spare / rel)
+            _share(f"{os.fspath(self.live)}/{rel}", f"{os.fspath(self.spare)}/{rel}")
 
     def _start(self) -> None:
         """Claim the spare generation: invalidate it, or reset it if it was
@@ -197,15 +207,18 @@ class SiteWriter:
         if self.spare_manifest is None:
             _reset(spare)
         self.spare = spare
+        assert self.live is not None or not self._waiting
+        live, target = os.fspath(self.live or ""), os.fspath(spare)
         for rel in self._waiting:
-            assert self.live is not None
-            _share(self.live / rel, spare / rel)
+            _share(f"{live}/{rel}", f"{target}/{rel}")
         self._waiting = []
 
     def staged(self) -> Staging | None:
         """Finish the spare (deletions, the user's files); None if the live
         site already is the new site."""
         deleted = sorted(set(self.previous) - set(self.entries))
+        if set(self.previous_groups) - set(self.groups):
+            self.rekeyed = True  # a group is gone: the manifest must forget it
         if (self.current is not None and not self.changed and not deleted and not self.rekeyed
                 and not self.forced):
             return None
@@ -217,7 +230,7 @@ class SiteWriter:
         carried = _carry_user_files(self.spare, self.spare_manifest, self.live, self.current,
                                     set(self.entries))
         generation = (self.current.generation if self.current else 0) + 1
-        manifest = Manifest(generation, dict(self.entries), carried)
+        manifest = Manifest(generation, dict(self.entries), carried, dict(sorted(self.groups.items())))
         result = WriteResult(tuple(sorted(self.changed)), tuple(sorted(self.unchanged)),
                              tuple(deleted))
         return Staging(self.output, self.spare, manifest, result)
@@ -242,7 +255,8 @@ def commit(staging: Staging, extra_dirs: Iterable[str] = ()) -> WriteResult:
             rel = path.relative_to(staging.folder).as_posix()
             files[rel] = _entry(path, _digest(path))
             written.append(rel)
-    manifest = Manifest(staging.manifest.generation, files, staging.manifest.carried)
+    manifest = Manifest(staging.manifest.generation, files, staging.manifest.carried,
+                        staging.manifest.groups)
     _save_manifest(staging.folder, manifest)
     _point(staging.output, staging.folder)
     return WriteResult(tuple(sorted(set(written))), staging.result.unchanged,
@@ -270,14 +284,15 @@ def load_manifest(folder: Path | None) -> Manifest | None:
         return None
     try:
         raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if raw.get("version") != MANIFEST_VERSION:
+        if raw.get("version") not in (3, MANIFEST_VERSION):  # 3: the same, without groups
             return None
         mtimes = _load_mtimes(folder, int(raw["generation"]))
         files = {rel: Entry(digest, size, mtimes.get(rel, -1), key)
                  for rel, (digest, size, key) in raw["files"].items()
                  if _is_safe_relative(rel)}
         carried = tuple(r for r in raw.get("carried", []) if _is_safe_relative(r))
-        return Manifest(int(raw["generation"]), files, carried)
+        groups = {str(k): str(v) for k, v in raw.get("groups", {}).items()}
+        return Manifest(int(raw["generation"]), files, carried, groups)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -359,7 +374,7 @@ def _remove(root: Path, rel: str) -> None:
         parent = parent.parent
 
 
-def _share(source: Path, target: Path) -> None:
+def _share(source: str | Path, target: str | Path) -> None:
     """Make `target` the same file as `source` (a hard link) unless it already is.
 
     Runs for every unchanged page of an incremental build, so it works on
@@ -408,7 +423,7 @@ def _same(live: Path | None, rel: str, digest: str, entry: Entry | None) -> bool
     if live is None or entry is None or entry.digest != digest:
         return False
     try:
-        stat = (live / rel).stat()
+        stat = os.stat(f"{os.fspath(live)}/{rel}")  # strings: this runs for every page
     except OSError:
         return False
     # Size and mtime catch a hand-edited output file without reading it
@@ -460,7 +475,7 @@ def _save_manifest(folder: Path, manifest: Manifest) -> None:
     body = {"version": MANIFEST_VERSION, "generation": manifest.generation,
             "files": {rel: [e.digest, e.size, e.key]
                       for rel, e in sorted(manifest.files.items())},
-            "carried": list(manifest.carried)}
+            "carried": list(manifest.carried), "groups": dict(manifest.groups)}
     temp = folder / (MANIFEST + ".tmp")
     temp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                     encoding="utf-8")

@@ -131,6 +131,29 @@ def test_one_new_article_rewrites_only_the_pages_that_show_it(site: Site) -> Non
     assert {"2022/10/index.html", "2022/index.html", "404.html"} <= untouched
 
 
+def test_unchanged_groups_are_kept_whole_and_damaged_files_still_rewritten(site: Site) -> None:
+    first = site.build()
+    groups = _manifest(site)["groups"]
+    assert "2022/10/" in groups and any(g.startswith("tags/") for g in groups)
+    damaged = site.output / "2022/10/index.html"
+    damaged.write_bytes(b"edited by hand")
+    (site.content / "new.txt").write_text(make_article(2, 12, "北约与乌克兰讨论防空援助"),
+                                          encoding="utf-8")
+    report = site.build()
+    # October 2022 is not the new article's month: its group digest is unchanged,
+    # so it is kept without rendering, except that a kept file must be intact.
+    assert report.rendered < first.rendered
+    assert "2022/10/index.html" in report.written.written
+    assert damaged.read_bytes() != b"edited by hand"
+    assert _manifest(site)["groups"]["2022/10/"] == groups["2022/10/"]
+    assert _manifest(site)["groups"]["2024/09/"] != groups["2024/09/"]
+
+
+def _manifest(site: Site) -> dict:
+    import json
+    return json.loads((site.output / ".timeline-manifest.json").read_text(encoding="utf-8"))
+
+
 def _without_related(page: bytes) -> bytes:
     import re
     return re.sub(rb'<section class="related".*?</section>', b"", page, flags=re.S)
