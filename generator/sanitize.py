@@ -13,6 +13,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 import threading
+from typing import NamedTuple
 
 import nh3
 from lxml import etree, html as lxml_html
@@ -155,14 +156,22 @@ def check_nesting(body: str) -> None:
 _LOCAL = threading.local()
 
 
-def _parser() -> lxml_html.HTMLParser:
-    """lxml's HTML parser without libxml2's safety limits (10 MB per text node,
+def _parser() -> etree.HTMLParser:
+    """libxml2's HTML parser without its safety limits (10 MB per text node,
     256 levels): with them a long body came back silently empty. nh3 has already
-    bounded what reaches it. One per thread: lxml parsers are not shareable."""
+    bounded what reaches it. One per thread: lxml parsers are not shareable.
+    The plain etree parser, not lxml.html's: that one calls a Python class
+    lookup for every element proxy, a large share of tidying, and nothing here
+    needs lxml.html's element methods."""
     parser = getattr(_LOCAL, "parser", None)
     if parser is None:
-        parser = _LOCAL.parser = lxml_html.HTMLParser(huge_tree=True)
+        parser = _LOCAL.parser = etree.HTMLParser(huge_tree=True)
     return parser
+
+
+class Sanitized(NamedTuple):
+    html: str  # safe, tidy HTML
+    text: str  # its plain text, exactly as html_to_text(html) gives it
 
 
 def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
@@ -170,12 +179,17 @@ def sanitize_body(body: str, drop_images: frozenset[str] = frozenset()) -> str:
 
     `drop_images` are image URLs already shown as the lead image.
     """
+    return sanitize_body_with_text(body, drop_images).html
+
+
+def sanitize_body_with_text(body: str, drop_images: frozenset[str] = frozenset()) -> Sanitized:
+    """sanitize_body and the plain text of its result, from one parse."""
     body = CONTROL_CHARS.sub("", body)
     check_nesting(body)
     # Again after: a character reference such as &#5; is decoded by the parser.
     cleaned = CONTROL_CHARS.sub("", _CLEANER.clean(strip_feed_footer(body)))
     if not cleaned.strip():
-        return ""
+        return Sanitized("", "")
     return _tidy(cleaned, drop_images)
 
 
@@ -188,29 +202,79 @@ def clean_inline_text(value: str) -> str:
     return " ".join(CONTROL_CHARS.sub("", htmllib.unescape(text)).split())
 
 
-def _tidy(cleaned: str, drop_images: frozenset[str]) -> str:
-    root = lxml_html.fragment_fromstring(cleaned, create_parent="div", parser=_parser())
+# lxml.html.fragment_fromstring parses these as a whole document, not a fragment.
+_FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE)
+# Only a <p> with two <br> children can hold a run of breaks to split at; XPath
+# finds them (and the elements with attributes to sort) in C, in document order.
+_PARAGRAPHS_WITH_BREAKS = etree.XPath("descendant-or-self::p[br[2]]")
+_WITH_ATTRIBUTES = etree.XPath("descendant-or-self::*[@*[2]]")
+_STRING_VALUE = etree.XPath("string()")  # what lxml.html's text_content() runs
+# libxml2 writes an <li> with no content at all as "<li>", without its end
+# tag, so what follows it is inside it when the HTML is parsed again.
+_EMPTY_LIST_ITEMS = etree.XPath("descendant::li[not(node())]")
+_TEXT_BLOCKS = ("p", "div", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote")
+
+
+def _fragment(markup: str) -> etree._Element:
+    """Parse `markup` as lxml.html.fragment_fromstring(markup, create_parent=
+    "div") does, with the plain parser, and return the parsed <body> as the
+    container instead of a new <div> (whitespace-only leading text dropped,
+    as there)."""
+    if _FULL_DOCUMENT.match(markup):  # never after nh3, which escapes '<' in text
+        return lxml_html.fragment_fromstring(markup, create_parent="div", parser=_parser())
+    document = etree.fromstring(f"<html><body>{markup}</body></html>", _parser())
+    bodies = [child for child in document if child.tag == "body"]
+    if len(bodies) != 1:  # lxml.html fails an assertion here: keep its behaviour
+        return lxml_html.fragment_fromstring(markup, create_parent="div", parser=_parser())
+    body = bodies[0]
+    if body.text is not None and not body.text.strip():
+        body.text = None
+    return body
+
+
+def _tidy(cleaned: str, drop_images: frozenset[str]) -> Sanitized:
+    """nh3's output tidied, as HTML and as text."""
+    root = _fragment(cleaned)
     for img in list(root.iter("img")):
         if not img.get("src") or img.get("src") in drop_images:
             _remove_keep_tail(img)
         elif img.get("alt") is None:
             img.set("alt", "")  # scraped body images are illustrations, not content
-    for p in list(root.iter("p")):
+    for p in _PARAGRAPHS_WITH_BREAKS(root):
         _split_double_breaks(p)
-    for el in root.iter():
+    for el in _WITH_ATTRIBUTES(root):
         _sort_attributes(el)
     _drop_empty(root)
     _unwrap_lone_div(root)
-    parts = [etree.tostring(child, encoding="unicode", method="html") for child in root]
-    head = htmllib.escape(root.text or "", quote=False)
-    return (head + "".join(parts)).strip()
+    html = _inner_html(root)
+    if _EMPTY_LIST_ITEMS(root):
+        # `html` does not parse back to this tree; the text must be that of `html`.
+        return Sanitized(html, html_to_text(html))
+    # Otherwise parsing `html` gives this tree back (but for whitespace at its
+    # ends, which the text drops), so the text is taken from here instead of
+    # from a second parse; the newlines that adds go in after serializing.
+    return Sanitized(html, _plain_text(root))
+
+
+def _inner_html(root: etree._Element) -> str:
+    """The container's content as HTML, stripped. One serialization of the
+    container, cut to its content: libxml2 escapes text as html.escape(...,
+    quote=False) does, except a carriage return (&#13;), so the container's own
+    text is escaped here when it has one."""
+    if root.text and "\r" in root.text:
+        parts = [etree.tostring(child, encoding="unicode", method="html") for child in root]
+        head = htmllib.escape(root.text, quote=False)
+        return (head + "".join(parts)).strip()
+    whole = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
+    return whole[len(root.tag) + 2: -(len(root.tag) + 3)].strip()
 
 
 def _sort_attributes(el: etree._Element) -> None:
     """nh3 adds attributes in hash-map order, which changes between runs;
     a fixed order keeps the output byte-identical from build to build."""
-    if len(el.attrib) > 1:
-        items = sorted(el.attrib.items())
+    keys = el.keys()
+    if len(keys) > 1 and keys != sorted(keys):
+        items = sorted(el.items())
         el.attrib.clear()
         for key, value in items:
             el.set(key, value)
@@ -235,7 +299,7 @@ def _split_double_breaks(p: etree._Element) -> None:
     if not runs:
         return
     pieces: list[etree._Element] = []
-    current = lxml_html.Element("p")
+    current = p.makeelement("p")
     current.text = p.text
     children = list(p)
     index = 0
@@ -244,7 +308,7 @@ def _split_double_breaks(p: etree._Element) -> None:
         run = runs.get(index)
         if run:
             pieces.append(current)
-            current = lxml_html.Element("p")
+            current = p.makeelement("p")
             current.text = children[index + run - 1].tail
             index += run
             continue
@@ -282,16 +346,18 @@ def _break_runs(p: etree._Element) -> dict[int, int]:
 
 
 def _drop_empty(root: etree._Element) -> None:
+    """Remove wrappers with no text and no children, and paragraphs of only
+    <br>s; innermost first, so a wrapper of removed ones goes too."""
     for el in reversed(list(root.iter("p", "div", "span", "strong", "em", "small"))):
-        if el is root:
+        if el is root or not _blank(el.text):
             continue
-        has_text = (el.text or "").strip() or any(True for _ in el)
-        if not has_text:
+        if not len(el) or (el.tag == "p" and all(c.tag == "br" and _blank(c.tail) for c in el)):
             _remove_keep_tail(el)
-        elif el.tag == "p" and len(el) and all(c.tag == "br" for c in el) \
-                and not (el.text or "").strip() \
-                and not any((c.tail or "").strip() for c in el):
-            _remove_keep_tail(el)
+
+
+def _blank(text: str | None) -> bool:
+    """True for None and whitespace (what str.strip() removes)."""
+    return not text or text.isspace()
 
 
 def _unwrap_lone_div(root: etree._Element) -> None:
@@ -309,11 +375,16 @@ def html_to_text(safe_html: str) -> str:
     """Plain text of sanitized HTML, one paragraph per line."""
     if not safe_html:
         return ""
-    root = lxml_html.fragment_fromstring(safe_html, create_parent="div", parser=_parser())
+    return _plain_text(_fragment(safe_html))
+
+
+def _plain_text(root: etree._Element) -> str:
+    """The text of `root`, one paragraph per line. Adds a newline to the tail
+    of every <br> and text block in the tree."""
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
-    for block in root.iter("p", "div", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote"):
+    for block in root.iter(*_TEXT_BLOCKS):
         block.tail = "\n" + (block.tail or "")
-    text = root.text_content()
+    text = _STRING_VALUE(root)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)

@@ -53,15 +53,17 @@ What counts as a mention
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import ahocorasick
+import numpy as np
 import yaml
 
 __all__ = [
@@ -111,6 +113,24 @@ def _build_normalise_table() -> dict[int, str]:
 
 _NORMALISE_TABLE = _build_normalise_table()
 
+# Every code point the table changes is below this; the ones at or above it
+# (CJK ideographs among them) are left alone.
+_NORMALISE_LIMIT = max(_NORMALISE_TABLE) + 1
+
+
+def _build_normalise_shift() -> np.ndarray:
+    """The table as a shift to add to each code point (mod 2**32, so shifts
+    down wrap around). The last slot, 0, serves every code point >= the limit."""
+    shift = np.zeros(_NORMALISE_LIMIT + 1, dtype=np.uint32)
+    for code, target in _NORMALISE_TABLE.items():
+        shift[code] = (ord(target) - code) % 2**32
+    return shift
+
+
+_NORMALISE_SHIFT = _build_normalise_shift()
+# Below this length str.translate beats NumPy's fixed per-call cost.
+_SHORT_TEXT = 64
+
 
 def normalise(text: str) -> str:
     """Return ``text`` with full-width ASCII made half-width, ASCII lower-cased
@@ -119,7 +139,23 @@ def normalise(text: str) -> str:
     The mapping is one character to one character, so offsets into the result
     are offsets into the original.
     """
-    return text.translate(_NORMALISE_TABLE)
+    if text.isascii():
+        # On ASCII the table only lower-cases A-Z, which is all str.lower()
+        # does to ASCII; isascii() is O(1) for str.
+        return text.lower()
+    if len(text) < _SHORT_TEXT:
+        return text.translate(_NORMALISE_TABLE)
+    return _normalise_codes(text)
+
+
+def _normalise_codes(text: str) -> str:
+    """The table applied with NumPy: str.translate with a dict does one dict
+    lookup per character of non-ASCII text, ten times slower on an article.
+    UTF-32 keeps one array item per character, so the length is unchanged;
+    surrogatepass lets a lone surrogate through unchanged, as translate does."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    shifted = codes + _NORMALISE_SHIFT.take(np.minimum(codes, _NORMALISE_LIMIT))
+    return shifted.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def _is_word_char(char: str) -> bool:
@@ -233,7 +269,7 @@ class Taxonomy:
     over its body regardless of the taxonomy's size.
     """
 
-    __slots__ = ("_tags", "_rules", "_automaton", "_index")
+    __slots__ = ("_tags", "_rules", "_scanner", "_index")
 
     def __init__(self, tags: Sequence[TagDef], rules: TaggingRules) -> None:
         """Build the taxonomy; raises ``ValueError`` if ``tags`` conflict
@@ -244,7 +280,7 @@ class Taxonomy:
             raise ValueError("invalid taxonomy: " + "; ".join(problems))
         self._tags: Mapping[str, TagDef] = MappingProxyType({tag.slug: tag for tag in tags})
         self._rules = rules
-        self._automaton = _build_automaton(tags)
+        self._scanner = _build_scanner(tags)
         self._index = _build_index(tags)
 
     @property
@@ -264,14 +300,14 @@ class Taxonomy:
         ``iter_long`` resolves overlaps in C); ASCII aliases must sit on word
         boundaries; a name followed by its own bracketed gloss counts once.
         This loop runs for every article, so it avoids per-hit objects."""
-        if self._automaton is None or not text:
+        if self._scanner is None or not text:
             return {}
         norm = normalise(text)
         size = len(norm)
         counts: dict[str, int] = {}
         previous_slug: str | None = None
         previous_end = -1
-        for last, (length, slug, check_left, check_right) in self._automaton.iter_long(norm):
+        for last, (length, slug, check_left, check_right) in self._scanner.hits(norm):
             start = last - length + 1
             end = last + 1
             if check_left and start > 0 and _is_word_char(norm[start - 1]):
@@ -288,13 +324,16 @@ class Taxonomy:
         """Slugs assigned to an article under the evidence rule, strongest
         first, ties by slug; at most ``rules.max_tags``.  Same input, same output."""
         rules = self._rules
-        in_title = self.mentions(title)
-        in_body = self.mentions(body_text)
-        candidates = [
-            _Scored(rules.title_weight * in_title.get(slug, 0) + in_body.get(slug, 0), slug, self._tags[slug].kind)
-            for slug in in_title.keys() | in_body.keys()
-            if in_title.get(slug, 0) >= 1 or in_body.get(slug, 0) >= rules.min_body_mentions
-        ]
+        # Every tag mentioned in the title qualifies (counts are >= 1), the
+        # others by their body mentions alone.
+        scores = {slug: rules.title_weight * count for slug, count in self.mentions(title).items()}
+        for slug, count in self.mentions(body_text).items():
+            if slug in scores:
+                scores[slug] += count
+            elif count >= rules.min_body_mentions:
+                scores[slug] = count
+        tags = self._tags
+        candidates = [_Scored(score, slug, tags[slug].kind) for slug, score in scores.items()]
         ranked = sorted(candidates, key=_strength)
         if rules.balance_kinds and len(ranked) > rules.max_tags:
             ranked = sorted(_round_robin_by_kind(ranked, rules.max_tags), key=_strength)
@@ -359,9 +398,15 @@ def _round_robin_by_kind(ranked: Sequence[_Scored], limit: int) -> list[_Scored]
     return picked
 
 
-def _build_automaton(tags: Sequence[TagDef]) -> Any | None:
+def _build_scanner(tags: Sequence[TagDef]) -> _Scanner | None:
     """One automaton over every alias and exclusion phrase; None when empty
     (pyahocorasick refuses to search an automaton without keys)."""
+    patterns = _patterns(tags)
+    return _Scanner(patterns) if patterns else None
+
+
+def _patterns(tags: Sequence[TagDef]) -> dict[str, _Pattern]:
+    """Every normalised alias and exclusion phrase with what a hit on it means."""
     patterns: dict[str, _Pattern] = {}
     for tag in tags:
         for phrase in tag.exclude:
@@ -373,13 +418,54 @@ def _build_automaton(tags: Sequence[TagDef]) -> Any | None:
             # An alias wins over an identical exclusion phrase: it blocks the
             # shorter alias just as well and also counts for its own tag.
             patterns[key] = _pattern(key, tag.slug)
-    if not patterns:
-        return None
-    automaton = ahocorasick.Automaton()
-    for key, pattern in patterns.items():
-        automaton.add_word(key, pattern)
-    automaton.make_automaton()
-    return automaton
+    return patterns
+
+
+class _Scanner:
+    """The automaton over every phrase, run on text made cheaper to scan.
+
+    pyahocorasick finds a trie node's child by trying the node's children one
+    by one, and the root has one per distinct first character of a phrase
+    (hundreds). So every character that starts no phrase — most of an
+    article — cost a try of them all. The text is therefore scanned with each
+    character that occurs in no phrase replaced by one filler character, and
+    a dummy phrase, filler + another unused character, is added first, which
+    makes the filler the root's first child: found at the first try. The hits
+    are those of the text itself: no phrase contains a replaced character, so
+    none could be part of a hit; the dummy cannot occur (its second character
+    is replaced too), so from its first node the scan falls back to the root
+    exactly where an unused character would have left it. One character
+    stands for one, so offsets are unchanged.
+    """
+
+    __slots__ = ("_automaton", "_used", "_filler")
+
+    def __init__(self, patterns: Mapping[str, _Pattern]) -> None:
+        used = sorted({ord(char) for key in patterns for char in key})
+        # One flag per code point up to the highest used; the last slot
+        # (False) stands for every code point above it.
+        self._used = np.zeros(used[-1] + 2, dtype=bool)
+        self._used[used] = True
+        filler, second = (chr(code) for code in _unused_private_use(self._used, 2))
+        self._filler = np.uint32(ord(filler))
+        self._automaton = ahocorasick.Automaton()
+        self._automaton.add_word(filler + second, _Pattern(2, None, False, False))
+        for key, pattern in patterns.items():
+            self._automaton.add_word(key, pattern)
+        self._automaton.make_automaton()
+
+    def hits(self, norm: str) -> Iterator[tuple[int, _Pattern]]:
+        """(index of the last character, pattern) of each leftmost-longest hit."""
+        codes = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        used = self._used.take(np.minimum(codes, len(self._used) - 1))
+        scan = np.where(used, codes, self._filler).tobytes().decode("utf-32-le", "surrogatepass")
+        return self._automaton.iter_long(scan)
+
+
+def _unused_private_use(used: np.ndarray, count: int) -> list[int]:
+    """The first `count` code points from the private use area up that no phrase uses."""
+    unused = (code for code in range(0xE000, 0x110000) if code >= len(used) - 1 or not used[code])
+    return list(itertools.islice(unused, count))
 
 
 def _pattern(key: str, slug: str | None) -> _Pattern:

@@ -20,16 +20,17 @@ from zoneinfo import ZoneInfo
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from lxml import html as lxml_html
+from lxml import etree, html as lxml_html
 
 from generator import outlets, urls
 from generator.collect import chronological, resolve_slug_collisions
 from generator.dates import EARLIEST, LATEST, DateParseError, from_epoch_ms, parse_date
 from generator.models import Article, ReadError, SourceFile
-from generator.normalize import article_slug, article_uid
+from generator.normalize import _count_cjk, _join_lines, article_slug, article_uid, summarize
 from generator.parse import INTERNAL_ERROR, ParseOutcome, parse_bytes
-from generator.sanitize import (ALLOWED_ATTRIBUTES, ALLOWED_TAGS, CONTROL_CHARS,
-                                clean_inline_text, html_to_text, sanitize_body)
+from generator.sanitize import (ALLOWED_ATTRIBUTES, ALLOWED_TAGS, CONTROL_CHARS, _inner_html,
+                                clean_inline_text, html_to_text, sanitize_body,
+                                sanitize_body_with_text)
 from tests.conftest import SETTINGS
 from tests.hostile.expectations import browser_url
 
@@ -255,6 +256,69 @@ def test_sanitized_html_holds_only_allowed_markup_and_is_stable(body: str) -> No
 def _letters(text: str) -> str:
     """Text without the line breaks that block elements put between its parts."""
     return "".join(text.split())
+
+
+def _text_by_parsing_again(safe_html: str) -> str:
+    """What html_to_text was when parsing took the text from a second parse of
+    the tidy HTML (lxml.html, text_content()): the definition to keep."""
+    if not safe_html:
+        return ""
+    root = lxml_html.fragment_fromstring(safe_html, create_parent="div",
+                                         parser=lxml_html.HTMLParser(huge_tree=True))
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for block in root.iter("p", "div", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote"):
+        block.tail = "\n" + (block.tail or "")
+    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+@settings(max_examples=200 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html_fragments())
+@example("0<a><li></li>0</a>")  # an empty <li> is written without its end tag
+@example('<img src="https://lead.example/a.jpg"><p>a<br><br>b</p><li></li><br>c')
+def test_text_from_tidying_is_the_text_of_the_html(body: str) -> None:
+    """The text comes from the tidied tree, not from parsing the HTML again,
+    and is exactly what parsing it again gives."""
+    try:
+        html, text = sanitize_body_with_text(body, frozenset({"https://lead.example/a.jpg"}))
+    except ReadError:
+        return
+    assert html == sanitize_body(body, frozenset({"https://lead.example/a.jpg"}))
+    assert text == html_to_text(html) == _text_by_parsing_again(html)
+
+
+def test_container_text_is_escaped_as_html_escape_does() -> None:
+    """The tidy HTML is one serialization of the container cut to its content;
+    libxml2 would write a carriage return in the container's own text as
+    &#13;, so such text is escaped as before, with html.escape."""
+    body = etree.fromstring("<html><body><p>x</p>y</body></html>", etree.HTMLParser())[0]
+    body.text = " a\r<b&"
+    assert _inner_html(body) == "a\r&lt;b&amp;<p>x</p>y"
+    body.text = " a\n<b&"
+    assert _inner_html(body) == "a\n&lt;b&amp;<p>x</p>y"
+
+
+@settings(max_examples=300 * SCALE, deadline=None)
+@given(st.text(alphabet=CJK | PRINTABLE | st.sampled_from("。！？；\n\n  ")), st.integers(1, 160))
+def test_summary_reads_no_further_than_it_must(text: str, limit: int) -> None:
+    """summarize joins and splits only the start of the text: the same
+    summary as from the whole text joined and split."""
+    flat = _join_lines(text, len(text) + 1)  # all of it
+    summary = ""
+    for sentence in re.split(r"(?<=[。！？!?；])", flat):
+        if len(summary) + len(sentence) > limit:
+            break
+        summary += sentence
+    if not summary:
+        summary = flat[: limit - 1] + ("…" if len(flat) >= limit else "")
+    assert summarize(text, limit) == summary.strip()
+
+
+@given(st.text(alphabet=st.characters(), max_size=200) | st.text(alphabet=CJK | PRINTABLE))
+@example("".join(map(chr, range(0x3300, 0xFB10))) + "\udc80\U00020000")
+def test_cjk_count_is_the_per_character_count(text: str) -> None:
+    assert _count_cjk(text) == len(re.findall("[\u3400-\u9fff\uf900-\ufaff]", text))
 
 
 @settings(max_examples=200 * SCALE, deadline=None)

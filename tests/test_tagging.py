@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import ahocorasick
 import pytest
@@ -471,3 +472,41 @@ def test_tagging_never_raises_and_is_deterministic(real: Taxonomy, title: str, b
 def test_normalise_keeps_offsets(text: str) -> None:
     assert len(normalise(text)) == len(text)
     assert normalise(normalise(text)) == normalise(text)
+
+
+def test_normalise_paths_agree_with_the_table() -> None:
+    """ASCII (str.lower), short (str.translate) and long (NumPy) texts are
+    mapped alike: here every code point, surrogates included."""
+    table = tagging._NORMALISE_TABLE
+    every = "".join(map(chr, range(0x110000)))
+    assert normalise(every) == every.translate(table)
+    ascii_only = "".join(map(chr, range(128))) * 2
+    assert normalise(ascii_only) == ascii_only.translate(table)
+    for start in range(0, len(every), 50_000):
+        short = every[start:start + 40]
+        assert normalise(short) == short.translate(table)
+
+
+_MIXED = st.lists(st.one_of(st.sampled_from(_SOME_ALIASES + ["\ue000", "\ue001", "\udfff", " (", "Ａ"]),
+                            st.text(max_size=8)), max_size=60).map("".join)
+
+
+@pytest.fixture(scope="module")
+def scanners(real: Taxonomy) -> tuple[Any, Any]:
+    """The scanner of the real taxonomy and a plain automaton of its phrases."""
+    patterns = tagging._patterns(list(real.tags.values()))
+    plain = ahocorasick.Automaton()
+    for key, pattern in patterns.items():
+        plain.add_word(key, pattern)
+    plain.make_automaton()
+    return tagging._Scanner(patterns), plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MIXED)
+def test_scanner_finds_the_hits_of_the_plain_automaton(scanners: tuple[Any, Any], text: str) -> None:
+    """Scanning with unused characters replaced (and the filler's own
+    private-use characters in the text) finds exactly the plain hits."""
+    scanner, plain = scanners
+    norm = normalise(text)
+    assert list(scanner.hits(norm)) == list(plain.iter_long(norm))

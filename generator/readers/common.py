@@ -66,7 +66,8 @@ def _compose_and_construct(yaml_text: str) -> tuple[Any, Any]:
         node = loader.get_single_node()
         if node is None:
             return None, None
-        _refuse_aliases(node)
+        if "*" in yaml_text:  # an alias is written '*name': without one, no node repeats
+            _refuse_aliases(node)
         try:
             return node, loader.construct_document(node)
         except (ValueError, TypeError, OverflowError) as exc:
