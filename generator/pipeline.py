@@ -29,6 +29,7 @@ from generator.write import (KEEP, MANIFEST, Content, Entry, SiteWriter, WriteRe
 
 if TYPE_CHECKING:
     from generator.parse import ParseOutcome, ParseSettings
+    from generator.search import StubStore
     from generator.render import PageJob, Renderer, SiteModel, TagInfo
     from generator.tagging import Taxonomy
 
@@ -168,8 +169,9 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
     with clock("discover"):
         taxonomy_text, taxonomy_problems = read_taxonomy(config)
         settings = parse_settings(config, taxonomy_text)
+    stubs = _stub_store(options, settings) if options.search else None
     with clock("parse"):
-        parsed = parse_stage(entries, settings, cache, options.workers, progress)
+        parsed = parse_stage(entries, settings, cache, options.workers, progress, stubs)
     outcomes = parsed.outcomes
     problems = taxonomy_problems + [o.problem for o in outcomes if o.problem is not None]
     problems += _unknown_tag_problems(outcomes)
@@ -181,31 +183,44 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         published = collect.resolve_slug_collisions(collect.chronological(published))
         site_pages, page_problems = read_pages(config.pages_dir)
         problems += page_problems
-    with clock("link"):
-        site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config, cache)
-        events, event_problems = load_events(config.events_path, settings.taxonomy.tags)
-        problems += event_problems
-        site = replace(site, events=tuple(events))
-    with clock("render"):
-        offer_search = options.search if options.search_pages is None else options.search_pages
-        renderer = Renderer(config, options.project / "templates", site, search=offer_search)
-        writer = SiteWriter(options.output)
-        # The live site's render keys, from the manifest the writer already read.
-        previous = {} if options.clean else writer.previous
-        rendered = render_stage(renderer, writer.live, previous, cache, parsed.fresh_bodies,
-                                settings, options.workers, writer.put, progress,
-                                options.content,
-                                {} if options.clean else writer.previous_groups,
-                                writer.record_group)
-        for rel, data in static_files(options.project / "static").items():
-            writer.put(rel, data, "")
-    with clock("write"):
-        if options.search:
-            result = search.finish_with_index(writer, progress)
-        else:
-            result = writer.finish()
-        cache.save_file_stats(parsed.stats)
-        cache.prune_outcomes(cache_key(o.digest, settings) for o in outcomes if o.digest)
+    writer = SiteWriter(options.output)
+    pending = None
+    if stubs is not None:
+        with clock("search"):  # only starts Pagefind; it runs while the site renders
+            pending = search.start_index(writer, published, stubs, lambda missing: _bodies_of(
+                missing, cache, parsed.fresh_bodies, settings, options.content),
+                keep_live=not options.clean)
+    try:
+        with clock("link"):
+            site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config,
+                              cache)
+            events, event_problems = load_events(config.events_path, settings.taxonomy.tags)
+            problems += event_problems
+            site = replace(site, events=tuple(events))
+        with clock("render"):
+            offer_search = options.search if options.search_pages is None \
+                else options.search_pages
+            renderer = Renderer(config, options.project / "templates", site,
+                                search=offer_search)
+            # The live site's render keys, from the manifest the writer already read.
+            previous = {} if options.clean else writer.previous
+            rendered = render_stage(renderer, writer.live, previous, cache,
+                                    parsed.fresh_bodies, settings, options.workers,
+                                    writer.put, progress, options.content,
+                                    {} if options.clean else writer.previous_groups,
+                                    writer.record_group)
+            for rel, data in static_files(options.project / "static").items():
+                writer.put(rel, data, "")
+        with clock("write"):
+            if pending is not None:
+                result = search.finish_with_index(writer, pending, progress)
+            else:
+                result = writer.finish()
+            cache.save_file_stats(parsed.stats)
+            cache.prune_outcomes(cache_key(o.digest, settings) for o in outcomes if o.digest)
+    finally:
+        if pending is not None:
+            pending.cancel()  # a failed build leaves no indexer running
     return BuildReport(published, sorted(problems, key=_problem_order), out_of_scope,
                        duplicates, result, len(entries), options.content, options.output,
                        parsed=parsed.parsed, cached=parsed.cached, rendered=rendered,
@@ -274,10 +289,20 @@ def parse_settings(config: Config, taxonomy_text: str) -> ParseSettings:
 
 
 # -- parse -------------------------------------------------------------------
+def _stub_store(options: BuildOptions, settings: ParseSettings) -> StubStore:
+    from generator.search import StubStore
+
+    names = {slug: tag.name for slug, tag in settings.taxonomy.tags.items()}
+    return StubStore.for_output(options.output, settings.key, options.config.language,
+                                options.config.zone, names)
+
+
 def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: BuildCache,
-                workers: int, progress: Progress | None) -> Parsed:
+                workers: int, progress: Progress | None, stubs: StubStore | None = None
+                ) -> Parsed:
     """Outcomes for every file: from the cache when the file's size and mtime
-    match the last build and its parse is cached, else parsed now."""
+    match the last build and its parse is cached, else parsed now (and, with
+    `stubs`, their search stubs written as they arrive)."""
     from generator.parse import cache_key
 
     known = cache.file_stats()
@@ -294,6 +319,8 @@ def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: Bu
     # Bodies go to the cache as they arrive; only without them are outcomes
     # kept, so the build never holds every body (≈100 MB at 10,000 articles).
     for outcome in parse_all(todo, settings, workers, progress):
+        if stubs is not None and outcome.article is not None and outcome.body_html is not None:
+            stubs.write(outcome.article, outcome.body_html)
         if cache.db is None:
             if outcome.body_html is not None:
                 fresh_bodies[outcome.digest] = outcome.body_html
@@ -546,12 +573,18 @@ def _worker_cache(path: Path | None) -> BuildCache:
 
 def _bodies_for(jobs: Sequence[PageJob], cache: BuildCache, fresh: dict[str, str],
                 settings: ParseSettings, content: Path | None = None) -> dict[str, str]:
-    """digest → body HTML for the articles these pages show: from this build's
-    parses, else the cache, else (a cache damaged or pruned by another build)
-    by parsing the article's file again."""
+    """digest → body HTML for the articles these pages show."""
+    return _bodies_of([a for job in jobs for a in job.bodies], cache, fresh, settings, content)
+
+
+def _bodies_of(articles: Sequence[Article], cache: BuildCache, fresh: dict[str, str],
+               settings: ParseSettings, content: Path | None = None) -> dict[str, str]:
+    """digest → body HTML of these articles: from this build's parses, else
+    the cache, else (a cache damaged or pruned by another build) by parsing
+    the article's file again."""
     from generator.parse import cache_key
 
-    wanted = {a.digest: a for job in jobs for a in job.bodies}
+    wanted = {a.digest: a for a in articles}
     bodies = {d: fresh[d] for d in wanted if d in fresh}
     missing = {cache_key(d, settings): d for d in set(wanted) - set(bodies)}
     for key, body in cache.bodies(missing):

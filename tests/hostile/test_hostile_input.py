@@ -163,10 +163,15 @@ def test_every_published_article_page_exists_under_a_safe_path(hostile_site: Hos
         assert not path.is_symlink(), path
         rel = path.relative_to(out).as_posix()
         assert re.fullmatch(r"[A-Za-z0-9._/-]+", rel), rel  # nothing named by an input
-    # Nothing was written next to the output, and no YAML payload ran.
+    # Nothing was written next to the output but the generations, the lock and
+    # the search stubs (named by content hash, never by an input), and no YAML
+    # payload ran.
     assert sorted(p.name for p in out.parent.parent.iterdir()) == sorted(
-        [".cache", "content", "public", ".public.gens", ".public.lock", "report.json",
-         "site.yaml"])
+        [".cache", "content", "public", ".public.gens", ".public.lock", ".public.search",
+         "report.json", "site.yaml"])
+    search_work = out.parent.parent / ".public.search"
+    assert [p.name for p in search_work.iterdir()] == ["stubs"]
+    assert all(re.fullmatch(r"[0-9a-f]{40}\.html", p.name) for p in (search_work / "stubs").iterdir())
     assert not Path("/tmp/pwned-by-yaml").exists() and not Path("/tmp/pwned").exists()
 
 
