@@ -30,6 +30,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 # Everything, browser tests included (they fail, never skip, without Chromium/Java/npm).
 test: $(STAMP) $(NODE_STAMP)
+	$(PY) -m mypy generator
 	$(PY) -m pytest -q
 
 # Without the browser: quick checks while editing.

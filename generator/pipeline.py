@@ -24,8 +24,8 @@ from generator.config import Config
 from generator.discover import FileEntry, discover
 from generator.models import Article, Problem, Severity
 from generator.report import BuildReport
-from generator.write import (KEEP, MANIFEST, Content, Entry, SiteWriter, WriteResult,
-                             check_output_dir, intact)
+from generator.write import (KEEP, MANIFEST, Content, DirectWriter, Entry, SiteWriter,
+                             WriteResult, check_output_dir, intact)
 
 if TYPE_CHECKING:
     from generator.parse import ParseOutcome, ParseSettings
@@ -206,9 +206,8 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
             previous = {} if options.clean else writer.previous
             rendered = render_stage(renderer, writer.live, previous, cache,
                                     parsed.fresh_bodies, settings, options.workers,
-                                    writer.put, progress, options.content,
-                                    {} if options.clean else writer.previous_groups,
-                                    writer.record_group)
+                                    writer, progress, options.content,
+                                    {} if options.clean else writer.previous_groups)
             for rel, data in static_files(options.project / "static").items():
                 writer.put(rel, data, "")
         with clock("write"):
@@ -334,8 +333,10 @@ def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: Bu
     cache.put_outcomes(storing)
     outcomes, stats = [], {}
     for entry in entries:
-        outcome = fresh_by_path.get(entry.rel_path)
-        if outcome is None:
+        found = fresh_by_path.get(entry.rel_path)
+        if found is not None:
+            outcome = found
+        else:
             outcome = _at(hits[keyed[entry.rel_path]], entry.rel_path)  # type: ignore[arg-type]
         outcomes.append(outcome)
         if outcome.digest:
@@ -431,16 +432,15 @@ def _problem_order(problem: Problem) -> tuple[str, int, str]:
 
 
 # -- render --------------------------------------------------------------------
-Sink = Callable[[str, Content, str], None]  # (output path, bytes or KEEP, render key)
 RENDER_CHUNK = 64
 
 
 def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, Entry],
                  cache: BuildCache, fresh_bodies: dict[str, str], settings: ParseSettings,
-                 workers: int, sink: Sink, progress: Progress | None,
-                 content: Path | None = None, previous_groups: Mapping[str, str] | None = None,
-                 record_group: Callable[[str, str], None] | None = None) -> int:
-    """Render the pages whose key changed and hand every page to `sink` (the
+                 workers: int, writer: SiteWriter, progress: Progress | None,
+                 content: Path | None = None, previous_groups: Mapping[str, str] | None = None
+                 ) -> int:
+    """Render the pages whose key changed and hand every page to `writer` (the
     unchanged ones as KEEP); returns how many pages were rendered. `previous`
     is the live site's manifest (empty: render everything), `previous_groups`
     its group digests: a group whose digest did not change is kept whole,
@@ -449,13 +449,12 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
     by_prefix = _paths_by_group(previous, previous_groups or {})
     for group in renderer.groups():
         if group.prefix is not None:
-            if record_group is not None:
-                record_group(group.prefix, group.digest)
+            writer.record_group(group.prefix, group.digest)
             kept = _keep_group(group.prefix, group.digest, previous_groups or {}, by_prefix,
                                previous, live)
             if kept is not None:
                 for path in kept:
-                    sink(path, KEEP, previous[path].key)
+                    writer.put(path, KEEP, previous[path].key)
                 continue
         for job in group.jobs():
             entry = previous.get(job.path)
@@ -466,19 +465,19 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
                 continue
             key = renderer.page_key(job)
             if entry.key == key and intact(live, job.path, entry):
-                sink(job.path, KEEP, key)
+                writer.put(job.path, KEEP, key)
             else:
                 pending.append((job, key))
     count = workers or os.cpu_count() or 1
     if count > 1 and len(pending) >= PARALLEL_THRESHOLD:
-        _render_parallel(renderer, pending, cache, fresh_bodies, settings, count, sink,
+        _render_parallel(renderer, pending, cache, fresh_bodies, settings, count, writer,
                          progress, content)
     else:
         for start in range(0, len(pending), BODY_BATCH):
             batch = pending[start:start + BODY_BATCH]
             for path, data, key in _render_batch(renderer, batch, cache, fresh_bodies,
                                                  settings, content):
-                sink(path, data, key)
+                writer.put(path, data, key)
             if progress:
                 progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
     return len(pending)
@@ -520,31 +519,32 @@ def _render_batch(renderer: Renderer, batch: Sequence[tuple[PageJob, str]], cach
 
 
 # State handed to forked render workers: they inherit it, nothing is pickled
-# but the chunk indices going in and the pages coming out.
+# but the chunk indices going in and the pages' manifest entries coming out.
 _RENDER_STATE: tuple[Renderer, list[tuple[PageJob, str]], Path | None, dict[str, str],
-                     ParseSettings, Path | None] | None = None
+                     ParseSettings, Path | None, DirectWriter] | None = None
 
 
 def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
                      cache: BuildCache, fresh: dict[str, str], settings: ParseSettings,
-                     count: int, sink: Sink, progress: Progress | None,
+                     count: int, writer: SiteWriter, progress: Progress | None,
                      content: Path | None) -> None:
-    """Render in forked processes (they share the site model copy-on-write);
-    pages stream back chunk by chunk and go to `sink` as they arrive."""
+    """Render in forked processes (they share the site model copy-on-write).
+    Each worker writes its pages into the spare generation itself; only their
+    manifest entries come back, chunk by chunk, to the writer."""
     import multiprocessing
 
     global _RENDER_STATE
     renderer.load_templates()
     _RENDER_STATE = (renderer, pending, cache.path if cache.db is not None else None, fresh,
-                     settings, content)
+                     settings, content, writer.direct())
     chunks = [(start, min(start + RENDER_CHUNK, len(pending)))
               for start in range(0, len(pending), RENDER_CHUNK)]
     done = 0
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
             for pages in pool.imap(_render_chunk, chunks):
-                for path, data, key in pages:
-                    sink(path, data, key)
+                for path, entry, key in pages:
+                    writer.put_written(path, entry, key)
                 done += len(pages)
                 if progress:
                     progress("render", done, len(pending))
@@ -552,12 +552,13 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
         _RENDER_STATE = None
 
 
-def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, bytes, str]]:
+def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, Entry | None, str]]:
     assert _RENDER_STATE is not None
-    renderer, pending, cache_path, fresh, settings, content = _RENDER_STATE
+    renderer, pending, cache_path, fresh, settings, content, direct = _RENDER_STATE
     cache = _worker_cache(cache_path)
-    return _render_batch(renderer, pending[bounds[0]:bounds[1]], cache, fresh, settings,
-                         content)
+    return [(path, direct.write(path, data, key), key)
+            for path, data, key in _render_batch(renderer, pending[bounds[0]:bounds[1]], cache,
+                                                 fresh, settings, content)]
 
 
 _WORKER_CACHE: BuildCache | None = None
@@ -591,11 +592,11 @@ def _bodies_of(articles: Sequence[Article], cache: BuildCache, fresh: dict[str, 
         if body is not None:
             bodies[missing[key]] = body
     for digest in set(wanted) - set(bodies):
-        body = _reparse_body(wanted[digest], settings, content)
-        if body is None:
+        again = _reparse_body(wanted[digest], settings, content)
+        if again is None:
             raise RuntimeError(f"the body of {wanted[digest].rel_path} is neither in the cache "
                                "nor readable from its file; run the build again")
-        bodies[digest] = body
+        bodies[digest] = again
     return bodies
 
 

@@ -9,7 +9,7 @@ from typing import Iterator
 from generator.pipeline import Progress as ProgressCallback
 from generator.report import BuildReport
 
-_STAGES = {"parse": "读取文章", "render": "生成页面"}
+_STAGES = {"parse": "读取文章", "render": "生成页面", "search": "建立搜索索引"}
 
 
 @contextmanager
@@ -19,11 +19,11 @@ def console_progress(enabled: bool = True) -> Iterator[ProgressCallback | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=Console(stderr=True), transient=True)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
         if total < 200:

@@ -236,22 +236,24 @@ class Renderer:
         """An article as cards and link lists show it (made once per build)."""
         found = self._views.get(id(article))
         if found is None:
-            helpers = self.env.globals
+            url, iso, day = self._helper("url"), self._helper("iso"), self._helper("day")
             found = CardView(
-                article.outlet.key, article.outlet.name,
-                helpers["url"](urls.outlet(article.outlet.key)),
-                helpers["iso"](article.published), helpers["day"](article.published),
-                helpers["url"](urls.article(article.slug)), article.title, article.summary,
-                self.tag_links(article.tags[:CARD_TAGS]))
+                article.outlet.key, article.outlet.name, url(urls.outlet(article.outlet.key)),
+                iso(article.published), day(article.published), url(urls.article(article.slug)),
+                article.title, article.summary, self.tag_links(article.tags[:CARD_TAGS]))
             self._views[id(article)] = found  # the site model keeps the article alive
         return found
+
+    def _helper(self, name: str) -> Callable[..., str]:
+        """A template helper (the memoised one the templates call)."""
+        return self.env.globals[name]  # type: ignore[return-value]
 
     def tag_links(self, slugs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         """(link, name) of each tag."""
         found = self._tag_links.get(slugs)
         if found is None:
-            helpers = self.env.globals
-            found = tuple((helpers["url"](urls.tag(t)), helpers["tag_name"](t)) for t in slugs)
+            url, name = self._helper("url"), self._helper("tag_name")
+            found = tuple((url(urls.tag(t)), name(t)) for t in slugs)
             self._tag_links[slugs] = found
         return found
 

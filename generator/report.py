@@ -100,7 +100,7 @@ class StoredArticles(Sequence[Article]):
 
     def __init__(self, count: int, blob: bytes, rows_json: str,
                  loaded: tuple[Article, ...] | None = None) -> None:
-        self.count = count
+        self.total = count
         self.blob = blob
         self.rows_json = rows_json
         self._loaded = loaded
@@ -111,7 +111,7 @@ class StoredArticles(Sequence[Article]):
         return self._loaded
 
     def __len__(self) -> int:
-        return self.count
+        return self.total
 
     def __getitem__(self, index: Any) -> Any:
         return self._items()[index]
@@ -120,7 +120,7 @@ class StoredArticles(Sequence[Article]):
         return iter(self._items())
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"count": self.count, "blob": self.blob, "rows_json": self.rows_json,
+        return {"total": self.total, "blob": self.blob, "rows_json": self.rows_json,
                 "_loaded": None}
 
 

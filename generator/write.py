@@ -186,6 +186,25 @@ class SiteWriter:
         self.entries[rel] = _entry(target, digest, key)
         self.changed.append(rel)
 
+    def direct(self) -> DirectWriter:
+        """Claim the spare now, so that worker processes can write pages into
+        it themselves (see DirectWriter) instead of sending their bytes here."""
+        self._start()
+        assert self.spare is not None
+        return DirectWriter(self.live, self.spare, self.spare_manifest is None, self.previous)
+
+    def put_written(self, rel: str, entry: Entry | None, key: str) -> None:
+        """Record a page a DirectWriter handled: written into the spare
+        (`entry`), or found equal to the live file (None: keep that one)."""
+        _check_relative(rel)
+        if rel in self.entries:
+            raise OutputError(f"{rel} was produced twice in one build")
+        if entry is None:
+            self._keep(rel, self.previous[rel], key)
+            return
+        self.entries[rel] = entry
+        self.changed.append(rel)
+
     def _keep(self, rel: str, before: Entry, key: str) -> None:
         self.entries[rel] = Entry(before.digest, before.size, before.mtime_ns, key)
         self.unchanged.append(rel)
@@ -241,6 +260,33 @@ class SiteWriter:
         if staging is None:
             return WriteResult((), tuple(sorted(self.unchanged)), ())
         return commit(staging, extra_dirs)
+
+
+@dataclass(frozen=True)
+class DirectWriter:
+    """SiteWriter.put's work on one page, done where the page was rendered:
+    a render worker hashes its page and writes it into the claimed spare, so
+    the pages' bytes never travel back to the main process."""
+
+    live: Path | None
+    spare: Path
+    fresh: bool  # the spare was reset: nothing in it is shared with the live site
+    previous: Mapping[str, Entry]
+
+    def write(self, rel: str, data: bytes, key: str) -> Entry | None:
+        """The page's manifest entry, or None if the live file already holds
+        exactly these bytes (then the main process links it)."""
+        _check_relative(rel)
+        digest = _hash(data)
+        before = self.previous.get(rel)
+        if before is not None and _same(self.live, rel, digest, before):
+            return None
+        target = self.spare / rel
+        if self.fresh:
+            _write_new(target, data)
+        else:
+            _replace_with_bytes(target, data)
+        return _entry(target, digest, key)
 
 
 def commit(staging: Staging, extra_dirs: Iterable[str] = ()) -> WriteResult:
@@ -502,7 +548,7 @@ def _relative_files(root: Path) -> list[str]:
 
 
 def _walk(root: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for folder, dirs, names in os.walk(root):
         dirs.sort()
         found.extend(Path(folder) / name for name in sorted(names)
