@@ -4,7 +4,10 @@ Wall time is taken around the child's whole life (start to reap) with
 `time.perf_counter`. Memory is the largest sum of RSS over the child and all
 its descendants, sampled with psutil every 20 ms from a side thread — our
 generator parses in worker processes, so the RSS of the parent alone would
-understate it. `os.wait4` also gives the kernel's ru_maxrss (largest single
+understate it. Forked workers share most of their pages with the parent, which
+a sum of RSS counts once per process; the proportional set size (PSS: each
+shared page split among its sharers) is sampled too, and its sum is the tree's
+real footprint. `os.wait4` also gives the kernel's ru_maxrss (largest single
 process, never summed), kept as a cross-check that sampling missed no spike,
 and the CPU time of the run, which other load on the machine disturbs less
 than wall time.
@@ -32,6 +35,7 @@ class Measurement:
     command: tuple[str, ...]
     wall_s: float
     peak_rss_bytes: int  # process tree, sampled
+    peak_pss_bytes: int  # process tree, sampled (shared pages counted once)
     max_single_rss_bytes: int  # kernel ru_maxrss of the largest process
     cpu_s: float  # user + system CPU of the process and its reaped children
     others_cpu_s: float  # CPU the rest of the machine used meanwhile (noise indicator)
@@ -52,6 +56,7 @@ class _TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
+        self.peak_pss = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -60,27 +65,30 @@ class _TreeSampler(threading.Thread):
         except psutil.Error:
             return
         while not self._stop_event.is_set():
-            self.peak = max(self.peak, _tree_rss(root))
+            rss, pss = _tree_memory(root)
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
             self._stop_event.wait(SAMPLE_SECONDS)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self._stop_event.set()
         self.join()
-        return self.peak
+        return self.peak, self.peak_pss
 
 
-def _tree_rss(root: psutil.Process) -> int:
-    total = 0
+def _tree_memory(root: psutil.Process) -> tuple[int, int]:
+    """(sum of RSS, sum of PSS) over the process and its descendants."""
+    rss = pss = 0
     try:
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:  # the root exited between two samples
-        return 0
+        return 0, 0
     for process in processes:
         try:
-            total += process.memory_info().rss
+            full = process.memory_full_info()  # /proc/<pid>/smaps_rollup
+            rss, pss = rss + full.rss, pss + getattr(full, "pss", full.rss)
         except psutil.Error:  # a worker exited between listing and reading
             continue
-    return total
+    return rss, pss
 
 
 def run_measured(command: Sequence[str], *, cwd: Path, timeout_s: float,
@@ -111,11 +119,11 @@ def run_measured(command: Sequence[str], *, cwd: Path, timeout_s: float,
         machine_busy = _busy_cpu_s() - machine_before
         killer.cancel()
         timed_out = fired.is_set()
-        peak = sampler.stop()
+        peak, peak_pss = sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 above
         _kill_group(process.pid)  # leftovers (daemonised helpers) must not outlive a run
         cpu = usage.ru_utime + usage.ru_stime
-        return Measurement(tuple(command), wall, peak, usage.ru_maxrss * 1024, cpu,
+        return Measurement(tuple(command), wall, peak, peak_pss, usage.ru_maxrss * 1024, cpu,
                            max(0.0, machine_busy - cpu), process.returncode, timed_out,
                            _tail(out), _tail(err))
 

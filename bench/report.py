@@ -39,6 +39,7 @@ class RunRecord:
     returncode: int
     timed_out: bool
     report_counts: dict[str, int] | None = None  # ours only: the --report "counts"
+    peak_pss_bytes: int = 0  # process tree, shared pages counted once (0: not measured)
     error: str | None = None  # stderr tail (or our own check) when not ok
 
 
@@ -60,6 +61,10 @@ class Scenario:
         peaks = [r.peak_rss_bytes for r in self.ok_runs()]
         return statistics.median(peaks) if peaks else None
 
+    def median_pss(self) -> float | None:
+        peaks = [r.peak_pss_bytes for r in self.ok_runs() if r.peak_pss_bytes]
+        return statistics.median(peaks) if peaks else None
+
     def median_cpu(self) -> float | None:
         cpu = [r.cpu_s for r in self.ok_runs()]
         return statistics.median(cpu) if cpu else None
@@ -77,6 +82,7 @@ class Scenario:
             "note": self.note,
             "median_wall_s": _round(self.median_wall()),
             "median_peak_rss_mb": _round(_mb(self.median_rss())),
+            "median_peak_pss_mb": _round(_mb(self.median_pss())),
             "median_cpu_s": _round(self.median_cpu()),
             "median_others_cpus": _round(self.median_noise(), 2),
             "html_pages": last.html_pages if last else None,
@@ -142,9 +148,9 @@ def markdown(document: Mapping[str, Any]) -> str:
     """The small table for one N."""
     lines = [f"### N = {document['n']:,} articles ({document['reps']} reps, medians)", "",
              machine_line(document["machine"]), "",
-             "| scenario | wall s (median) | runs s | CPU s | peak RSS MB | .html "
+             "| scenario | wall s (median) | runs s | CPU s | peak RSS MB | peak PSS MB | .html "
              "| written / unchanged | × Hugo wall | × Hugo CPU | × Hugo RSS | others' CPUs |",
-             "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|"]
+             "|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for name, s in document["scenarios"].items():
         lines.append(_row(name, s))
     ratio = document.get("search_ratio")
@@ -153,6 +159,9 @@ def markdown(document: Mapping[str, Any]) -> str:
                       f"{ratio['ours_s']} s / (Hugo + Pagefind) {ratio['hugo_plus_pagefind_s']} s"
                       f" = **{ratio['ratio']}×** wall, {ratio.get('cpu_ratio')}× CPU"]
     notes = [f"- {s['label']}: {s['note']}" for s in document["scenarios"].values() if s["note"]]
+    notes.append("- peak RSS sums every process of the run, so pages a forked worker shares "
+                 "with its parent count once per process; peak PSS splits each shared page "
+                 "among its sharers: the memory the run really held")
     notes.append("- others' CPUs: how many of the machine's CPUs other processes kept busy "
                  "during the runs (median); above ~0.3 the wall times are inflated — compare "
                  "CPU s and × Hugo CPU instead")
@@ -171,6 +180,7 @@ def _row(name: str, s: Mapping[str, Any]) -> str:
     written = f"{counts.get('written')} / {counts.get('unchanged')}" if counts else ""
     return (f"| {s['label']} | {_fmt(s['median_wall_s'])} | {runs} | "
             f"{_fmt(s['median_cpu_s'])} | {_fmt(s['median_peak_rss_mb'], 0)} | "
+            f"{_fmt(s.get('median_peak_pss_mb'), 0)} | "
             f"{_fmt(s['html_pages'], 0)} | {written} | {_fmt(s['ratio_wall_vs_hugo'])} | "
             f"{_fmt(s.get('ratio_cpu_vs_hugo'))} | {_fmt(s['ratio_rss_vs_hugo'])} | "
             f"{_fmt(s['median_others_cpus'], 1)} |")

@@ -64,6 +64,8 @@ class SizeBench:
         self.scenarios: dict[str, Scenario] = {}
         self.first_cold_report: dict[str, Any] | None = None
         self.failures: list[str] = []
+        self.tools_wanted = {"ours", "hugo", "pelican"}
+        self.skip_search = False
 
     # ---- helpers ------------------------------------------------------------------
     def scenario(self, name: str) -> Scenario:
@@ -82,7 +84,8 @@ class SizeBench:
             error = check(m)
         record = RunRecord(rep, error is None, m.wall_s, m.peak_rss_bytes,
                            m.max_single_rss_bytes, m.cpu_s, m.others_cpu_s,
-                           count_html(output), m.returncode, m.timed_out, error=error)
+                           count_html(output), m.returncode, m.timed_out, error=error,
+                           peak_pss_bytes=m.peak_pss_bytes)
         scenario.runs.append(record)
         if error:
             self.failures.append(f"{name} rep {rep}: {error}")
@@ -157,7 +160,7 @@ class SizeBench:
                 Path(path).unlink(missing_ok=True)
         self.run_ours("ours_remove1", rep, clean=False, search=not search_separately,
                       expect_articles=self.n)
-        if search_separately:
+        if search_separately and not self.skip_search:
             self.run_ours("ours_search", rep, clean=True, search=True, expect_articles=self.n)
 
     # ---- Hugo, Pagefind, Pelican ----------------------------------------------------
@@ -190,9 +193,12 @@ class SizeBench:
     def run(self, reps: int) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for rep in range(1, reps + 1):
-            self.ours_rep(rep)
-            self.hugo_rep(rep)
-            self.pelican_rep(rep)
+            if "ours" in self.tools_wanted:
+                self.ours_rep(rep)
+            if "hugo" in self.tools_wanted:
+                self.hugo_rep(rep)
+            if "pelican" in self.tools_wanted:
+                self.pelican_rep(rep)
         self.annotate()
         if self.tools.generator_root == PROJECT and not self.tools.has_flag("--cache-dir"):
             # --live runs used the project's own .cache/; leave no synthetic-corpus
@@ -292,6 +298,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=BENCH / "results")
     parser.add_argument("--hugo-related", action="store_true",
                         help="give Hugo's article pages 5 related articles (quadratic in N)")
+    parser.add_argument("--tools", default="ours,hugo,pelican",
+                        help="which to run (comma-separated: ours, hugo, pelican; hugo "
+                             "includes Pagefind over Hugo's output)")
+    parser.add_argument("--skip-search", action="store_true",
+                        help="no cold build with search (Pagefind needs ~0.35 GB per 1,000 "
+                             "articles, too much at 100,000)")
     parser.add_argument("--live", action="store_true",
                         help="measure the working tree's generator/ directly instead of a "
                              "copy frozen at start (edits during the run then leak in)")
@@ -332,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: corpus n={n} …", flush=True)
         paths = corpus_mod.ensure_corpus(n, args.work / f"corpus-{n}")
         size = SizeBench(n, paths, tools, args.work, args.timeout, args.hugo_related)
+        size.tools_wanted = set(args.tools.split(","))
+        size.skip_search = args.skip_search
         size.run(reps)
         document = results_document(n, reps, machine, corpus_facts(paths),
                                      size.scenarios, started, size.problems())
