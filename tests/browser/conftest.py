@@ -9,7 +9,6 @@ npm checker FAILS these tests: they must not pass by being skipped.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import threading
@@ -22,11 +21,9 @@ import pytest
 
 from generator.pipeline import BuildOptions, build
 from generator.serve import make_server
+from tests.chromium import launched_chromium
 from tests.conftest import ROOT, site_config
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts"
 NODE_MODULES = ROOT / "node_modules"
 SUB_PATH = "/repo/"
@@ -71,17 +68,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 # test packages (tests/hostile) start their own after these modules are done.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
-                    "(.ci/run does) — browser tests must run, not be skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with launched_chromium("browser tests") as instance:
+        yield instance
 
 
 def _local_only(route: object) -> None:

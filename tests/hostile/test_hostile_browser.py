@@ -17,7 +17,6 @@ payload execution counts.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -27,13 +26,11 @@ import pytest
 
 from generator.config import load_config
 from generator.serve import make_server
+from tests.chromium import launched_chromium
 from tests.conftest import ROOT
 from tests.hostile.conftest import HostileSite, free_port
 from tests.hostile.expectations import IMAGE_HOST
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 CANARY = "window.__pwned = false;"
 # Fire every event an inline handler could be waiting for, on every element, and
 # list links whose scheme would run code when followed.
@@ -80,17 +77,8 @@ def served(hostile_site: HostileSite) -> Iterator[HostileSite]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: the hostile-input browser check "
-                    "must run, not be skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium("the hostile-input browser check") as browser:
+        yield browser
 
 
 SEARCH_DONE = """() => {
