@@ -24,7 +24,7 @@ from generator.config import Config
 from generator.discover import FileEntry, discover
 from generator.models import Article, Problem, Severity
 from generator.report import BuildReport
-from generator.write import (KEEP, MANIFEST, Content, DirectWriter, Entry, SiteWriter,
+from generator.write import (KEEP, MANIFEST, DirectWriter, Entry, SiteWriter,
                              WriteResult, check_output_dir, intact)
 
 if TYPE_CHECKING:

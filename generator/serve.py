@@ -184,13 +184,16 @@ def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, c
         return summary
 
     rebuild = rebuild_and_index
-    print(rebuild())
     generation = Generation()
-    server = make_server(output, config, host, port, generation, search_dir)
-    stop = threading.Event()
+    stop, armed = threading.Event(), threading.Event()
     thread = threading.Thread(target=watch_loop, daemon=True,
-                              args=(rebuild, watched, generation, stop, debounce_ms))
+                              args=(rebuild, watched, generation, stop, debounce_ms, armed))
     thread.start()
+    # The first build waits until the watcher listens, so that a file dropped
+    # in while the site is being built or served is never missed.
+    armed.wait(timeout=30)
+    print(rebuild())
+    server = make_server(output, config, host, port, generation, search_dir)
     print(f"serving {output} at {local_config(config, host, port).base_url} with live reload; "
           f"watching {', '.join(str(p) for p in watched)} (Ctrl-C to stop)")
     try:
@@ -202,16 +205,22 @@ def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, c
 
 
 def watch_loop(rebuild: Callable[[], str], watched: list[Path], generation: Generation,
-               stop: threading.Event, debounce_ms: int) -> None:
+               stop: threading.Event, debounce_ms: int,
+               armed: threading.Event | None = None) -> None:
     """Rebuild once per batch of file changes (watchfiles groups a burst of
-    events within `debounce_ms` into one batch)."""
+    events within `debounce_ms` into one batch). `armed` is set once the
+    watcher listens: its first yield, a batch or an idle tick."""
     from watchfiles import watch
 
     existing = [str(p) for p in watched if p.exists()]
     for changes in watch(*existing, debounce=debounce_ms, step=50, stop_event=stop,
-                         raise_interrupt=False):
+                         raise_interrupt=False, yield_on_timeout=True, rust_timeout=200):
+        if armed is not None:
+            armed.set()
         if stop.is_set():
             return
+        if not changes:
+            continue  # an idle tick
         try:
             print(f"{len(changes)} change(s): {rebuild()}")
         except Exception as exc:  # a broken template must not kill the preview

@@ -115,5 +115,6 @@ def test_search_index_catches_up_in_the_background(server) -> None:  # type: ign
     # ...and the index is refreshed after that rebuild.
     def indexed_after_rebuild() -> bool:
         text = log.read_text()
-        return "search index updated" in text[text.rindex("change(s):"):]
+        # The page is served before the rebuild's summary line is printed.
+        return "change(s):" in text and "search index updated" in text[text.rindex("change(s):"):]
     wait_for(indexed_after_rebuild, timeout=120)
