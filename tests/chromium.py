@@ -1,8 +1,11 @@
-"""Debian's Chromium, driven by Playwright: one launcher for every browser test."""
+"""Debian's Chromium, driven by Playwright, and the preview server it visits:
+one launcher and one server runner for every browser test."""
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -28,3 +31,15 @@ def launched_chromium(what: str) -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def serving(server: http.server.ThreadingHTTPServer) -> Iterator[None]:
+    """Run a preview server (generator.serve.make_server) in a thread for a test."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +20,7 @@ import pytest
 
 from generator.pipeline import BuildOptions, build
 from generator.serve import make_server
-from tests.chromium import launched_chromium
+from tests.chromium import launched_chromium, serving
 from tests.conftest import ROOT, site_config
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -54,14 +53,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     report = build(BuildOptions(ROOT / "content" / "articles", output, ROOT, config, workers=1))
     assert len(report.articles) == 5 and not report.errors
     assert (output / "pagefind" / "pagefind.js").is_file(), "search index not built"
-    server = make_server(output.resolve(), config, "127.0.0.1", port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_server(output.resolve(), config, "127.0.0.1", port)):
         yield Site(output.resolve(), base_url)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # Module scope: Playwright's sync API allows one instance at a time, and other

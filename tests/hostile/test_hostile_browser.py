@@ -17,7 +17,6 @@ payload execution counts.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote, urlsplit
@@ -26,7 +25,7 @@ import pytest
 
 from generator.config import load_config
 from generator.serve import make_server
-from tests.chromium import launched_chromium
+from tests.chromium import launched_chromium, serving
 from tests.conftest import ROOT
 from tests.hostile.conftest import HostileSite, free_port
 from tests.hostile.expectations import IMAGE_HOST
@@ -65,14 +64,8 @@ PROVOKE = """() => {
 @pytest.fixture(scope="module")
 def served(hostile_site: HostileSite) -> Iterator[HostileSite]:
     config = load_config(hostile_site.config).with_base_url(hostile_site.base_url)
-    server = make_server(hostile_site.output, config, "127.0.0.1", hostile_site.port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_server(hostile_site.output, config, "127.0.0.1", hostile_site.port)):
         yield hostile_site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -173,14 +166,9 @@ def test_the_browser_check_catches_a_planted_payload(chromium: object, tmp_path:
     port = free_port()
     server = make_server(tmp_path, load_config(ROOT / "site.yaml").with_base_url(
         f"http://127.0.0.1:{port}/"), "127.0.0.1", port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         failures, dialogs = visit(chromium, [f"http://127.0.0.1:{port}/{n}.html" for n in "abc"],
                                   f"127.0.0.1:{port}")
-    finally:
-        server.shutdown()
-        server.server_close()
     text = "\n".join(failures)
     assert "a.html: a payload ran" in text
     assert dialogs and "alert" in dialogs[0]
