@@ -64,12 +64,14 @@ def compute_links(articles: Sequence[Article], rules: RelatedRules, same: SameEv
     """The links for `articles` (chronological), the state to keep, and whether
     they were updated from `previous` (False: computed in full)."""
     inputs = {a.slug: _inputs(a) for a in articles}
+    common = _common_tags(articles, same)
     updated = None
     if previous is not None and previous.rules == (rules, same) \
-            and len(inputs) == len(articles):
+            and len(inputs) == len(articles) and common == previous.common:
+        # (Another set of common tags moves every same-event score: full computation.)
         updated = _update(articles, inputs, rules, same, previous)
     links = updated or _full(articles, rules, same)
-    return links, _state(articles, inputs, rules, same, links), updated is not None
+    return links, _state(articles, inputs, rules, same, links, common), updated is not None
 
 
 def _inputs(article: Article) -> Inputs:
@@ -83,13 +85,13 @@ def _full(articles: Sequence[Article], rules: RelatedRules, same: SameEventRules
 
 
 def _state(articles: Sequence[Article], inputs: dict[str, Inputs], rules: RelatedRules,
-           same: SameEventRules, links: Links) -> LinkState:
+           same: SameEventRules, links: Links, common: frozenset[str]) -> LinkState:
     slugs = tuple(a.slug for a in articles)
     return LinkState((rules, same), slugs, inputs,
                      {s: tuple(slugs[i] for i in links.related[n]) for n, s in enumerate(slugs)},
                      {s: tuple(slugs[i] for i in links.same_event[n])
                       for n, s in enumerate(slugs) if links.same_event[n]},
-                     links.co_occurring, _common_tags(articles, same))
+                     links.co_occurring, common)
 
 
 def _common_tags(articles: Sequence[Article], rules: SameEventRules) -> frozenset[str]:
@@ -97,11 +99,6 @@ def _common_tags(articles: Sequence[Article], rules: SameEventRules) -> frozense
     limit = related.common_limit(len(articles), rules)
     return frozenset(t for t, n in counts.items() if n > limit)
 
-
-def _common(timeline: _Timeline, rules: SameEventRules) -> frozenset[str]:
-    """_common_tags, from postings already at hand."""
-    limit = related.common_limit(len(timeline.order), rules)
-    return frozenset(t for t, posting in timeline.postings.items() if len(posting) > limit)
 
 
 # -- updating ------------------------------------------------------------------
@@ -165,8 +162,6 @@ def _update(articles: Sequence[Article], inputs: dict[str, Inputs], rules: Relat
     if len(changed) + len(removed) > limit:
         return None
     new = _Timeline([a.slug for a in articles], inputs)
-    if _common(new, same) != previous.common:
-        return None  # every same-event score may move
     touched = {t for slug in changed + removed for side in (previous.inputs, inputs)
                if slug in side for t in side[slug][2]}
     old = _Timeline(previous.order, previous.inputs, touched)

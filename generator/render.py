@@ -364,11 +364,6 @@ class Renderer:
         return PageJob(urls.output_file(site_path), template, context, bodies=bodies)
 
     # -- page kinds ----------------------------------------------------------
-    def jobs(self) -> Iterator[PageJob]:
-        """Every page of the site except static assets, in a stable order."""
-        for group in self.groups():
-            yield from group.jobs()
-
     def groups(self) -> Iterator[PageGroup]:
         """The site's pages in groups. A group with a prefix holds every page
         under that site path, and its digest covers everything those pages
