@@ -9,6 +9,7 @@ parsed again and an unchanged page is not rendered again.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
@@ -71,8 +72,35 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
     """Build the site described by `options` and say what happened."""
     check_output_dir(options.output, {"content folder": options.content,
                                       "project": options.project})
-    with _exclusive(options.output):
+    with _exclusive(options.output), _no_cycle_collection():
         return _build_locked(options, progress)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Build with Python's cycle collector off, collecting once at the end.
+
+    A build allocates millions of objects that live until it ends (parsed
+    articles, link lists, manifest entries), and the collector, triggered by
+    allocation counts, walks them again and again: about a third of an
+    incremental build's time at 10,000 articles. The build itself makes
+    little cyclic garbage; render workers, which do (Jinja), turn the
+    collector back on for their own objects (see _collect_own_garbage)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _collect_own_garbage() -> None:
+    """In a worker forked from a build: collect cycles again, but only among
+    objects made from here on (the inherited ones are frozen, so the
+    collector neither walks them nor dirties their copy-on-write pages)."""
+    gc.freeze()
+    gc.enable()
 
 
 @contextmanager
@@ -381,6 +409,7 @@ _WORKER_SETTINGS: ParseSettings | None = None
 
 def _warm_worker(settings: ParseSettings) -> None:
     global _WORKER_SETTINGS
+    _collect_own_garbage()
     _WORKER_SETTINGS = settings
     settings.taxonomy  # build the automaton once per process
 
@@ -456,6 +485,15 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
                 for path in kept:
                     writer.put(path, KEEP, previous[path].key)
                 continue
+        if group.keyed is not None and previous:
+            for page in group.keyed():
+                entry = previous.get(page.path)
+                if entry is not None and entry.key == page.key and intact(live, page.path,
+                                                                            entry):
+                    writer.put(page.path, KEEP, page.key)
+                else:
+                    pending.append((page.job(), page.key))
+            continue
         for job in group.jobs():
             entry = previous.get(job.path)
             if entry is None:
@@ -541,7 +579,7 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
               for start in range(0, len(pending), RENDER_CHUNK)]
     done = 0
     try:
-        with multiprocessing.get_context("fork").Pool(count) as pool:
+        with multiprocessing.get_context("fork").Pool(count, _collect_own_garbage) as pool:
             for pages in pool.imap(_render_chunk, chunks):
                 for path, entry, key in pages:
                     writer.put_written(path, entry, key)

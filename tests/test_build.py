@@ -207,3 +207,20 @@ def test_article_pages_link_other_reports_of_the_same_event(tmp_path: Path, buil
     tag = soup(out / "tags" / "blinken" / "index.html")
     assert "2022年1月" in tag.find("details", class_="month-counts").get_text()
     assert tag.find("p", class_="related-tags").find("a", string="拉夫罗夫") is not None
+
+
+def test_build_turns_the_cycle_collector_back_on(build_site) -> None:
+    """A build runs with Python's cycle collector off (it is slow over a
+    build's long-lived objects); a watch server that builds again and again
+    must get it back after each build, or its cyclic garbage is never freed."""
+    import gc
+
+    assert gc.isenabled()
+    build_site()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_site()
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
