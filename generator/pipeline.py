@@ -78,7 +78,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
 
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """Build with Python's cycle collector off, collecting once at the end.
+    """Build with Python's cycle collector off; the caller gets it back as it was.
 
     A build allocates millions of objects that live until it ends (parsed
     articles, link lists, manifest entries), and the collector, triggered by
