@@ -2,7 +2,8 @@
  *
  * The query and filters live in the URL (?q=&outlet=&tag=), so a search can be
  * shared; the form also works as a plain GET form. Pagefind's files sit in
- * <base>/pagefind/, and result URLs get the site's sub-path through `baseUrl`.
+ * <base>/pagefind/ (and, on a big site, more shards in <base>/pagefind-1/ …),
+ * and result URLs get the site's sub-path through `baseUrl`.
  */
 (function () {
   "use strict";
@@ -165,10 +166,32 @@
   });
   more.addEventListener("click", function () { showMore(run); });
 
+  // A big site's index is split into shards (generator/search.py):
+  // pagefind/shards.json lists their folders; Pagefind merges the others into
+  // the one in pagefind/, summing results and filter counts over all of them.
+  // No list (an older build, the preview's index): pagefind/ alone.
+  function shardFolders() {
+    return fetch(base + "pagefind/shards.json").then(function (response) {
+      return response.ok ? response.json() : {};
+    }).then(function (listed) {
+      var folders = (listed && listed.indexes) || [];
+      return folders.filter(function (folder) {
+        return /^pagefind-\d+\/$/.test(folder);
+      });
+    }, function () { return []; });
+  }
+
+  // Options a merged index does not take from the first one's options().
+  var indexOptions = { baseUrl: base, excerptLength: 40 };
+
   say("正在载入搜索索引…");
-  import(base + "pagefind/pagefind.js").then(function (module) {
-    pagefind = module;
-    return pagefind.options({ baseUrl: base, excerptLength: 40 });
+  Promise.all([import(base + "pagefind/pagefind.js"), shardFolders()]).then(function (loaded) {
+    pagefind = loaded[0];
+    return pagefind.options(indexOptions).then(function () {
+      return Promise.all(loaded[1].map(function (folder) {
+        return pagefind.mergeIndex(base + folder, indexOptions);
+      }));
+    });
   }).then(function () {
     return pagefind.filters();
   }).then(function (available) {
