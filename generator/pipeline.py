@@ -516,6 +516,7 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
             for path, data, key in _render_batch(renderer, batch, cache, fresh_bodies,
                                                  settings, content):
                 writer.put(path, data, key)
+            gc.collect(0)  # Jinja's cyclic garbage, while the collector is off (see build)
             if progress:
                 progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
     return len(pending)
