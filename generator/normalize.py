@@ -18,8 +18,6 @@ from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
 from generator import outlets
 from generator.dates import DateParseError, from_epoch_ms, parse_date
 from generator.models import Article, Outlet, RawDoc, ReadError
@@ -34,7 +32,6 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；])")
 # what reading time counts at the CJK rate.
 _CJK_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF))
 _CJK = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES) + "]")
-_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _VOA_ID = re.compile(r"/(\d{4,})\.html?$")
 # Control characters never belong in a URL (and XML forbids most of them).
 _URL_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
@@ -257,14 +254,55 @@ def _join_lines(text: str, enough: int) -> str:
 def reading_minutes(text: str, cjk_per_minute: int) -> int:
     """Reading time: CJK characters at `cjk_per_minute`, Latin words at 200/min."""
     cjk = _count_cjk(text)
-    words = len(_LATIN_WORD.findall(text))
+    words = _count_latin_words(text)
     return max(1, round(cjk / cjk_per_minute + words / 200))
 
 
+def _high_bytes(ranges: tuple[tuple[int, int], ...]) -> bytes:
+    """The high bytes of the UTF-16 code units in `ranges`, which must be
+    whole blocks of 256 within the BMP."""
+    assert all(lo % 256 == 0 and hi % 256 == 255 and hi < 0x10000 for lo, hi in ranges)
+    return bytes(high for lo, hi in ranges for high in range(lo >> 8, (hi >> 8) + 1))
+
+
+_CJK_HIGH_BYTES = _high_bytes(_CJK_RANGES)
+
+
 def _count_cjk(text: str) -> int:
-    """How many characters of `text` are in _CJK_RANGES. Vectorised: a regex
-    substitution made one match per character, a large share of reading a file.
-    UTF-32 gives one array item per character; surrogatepass lets a lone
-    surrogate through (it is not CJK)."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return sum(int(np.count_nonzero((codes >= lo) & (codes <= hi))) for lo, hi in _CJK_RANGES)
+    """How many characters of `text` are in _CJK_RANGES. The ranges are whole
+    blocks of 256 code points in the BMP, so a character is in them exactly
+    when it is one UTF-16 code unit whose high byte is one of theirs; counting
+    those bytes is done in C (bytes.translate), where a regex made one match
+    per character and NumPy several passes. Astral characters become two
+    surrogate units, and surrogatepass lets a lone surrogate through: their
+    high bytes (0xD8-0xDF) are not CJK."""
+    high = text.encode("utf-16-le", "surrogatepass")[1::2]
+    return len(high) - len(high.translate(None, _CJK_HIGH_BYTES))
+
+
+def _word_classes() -> bytes:
+    """A bytes.translate table: ASCII letters and digits to "a", the joiners
+    "-" and "'" to "-", every other byte to a space."""
+    table = bytearray(b" " * 256)
+    for char in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789":
+        table[char] = ord("a")
+    table[ord("-")] = table[ord("'")] = ord("-")
+    return bytes(table)
+
+
+_WORD_CLASSES = _word_classes()
+# A Latin word for reading time is a match of [A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*:
+# letters and digits joined by single hyphens or apostrophes ("Zelensky's",
+# "T-72"). This is that regex over the classes; it starts with a literal, which
+# the regex engine finds with a fast search, where the character class made it
+# try every position of the text.
+_WORD_CLASS_RUN = re.compile(rb"aa*(?:-aa*)*")
+
+
+def _count_latin_words(text: str) -> int:
+    """How many Latin words `text` has, counted on its characters' classes.
+    Encoding to ASCII with "replace" keeps one byte per character (a
+    non-ASCII one, never part of a word, becomes "?"), so the matches are
+    those of the word regex on the text, position for position."""
+    classes = text.encode("ascii", "replace").translate(_WORD_CLASSES)
+    return len(_WORD_CLASS_RUN.findall(classes))

@@ -197,6 +197,18 @@ def clean_inline_text(value: str) -> str:
     """Plain text from a string that may carry HTML (titles, captions).
     Raises ReadError for absurdly nested markup, as sanitize_body does."""
     value = CONTROL_CHARS.sub("", value)
+    if "<" in value or "&" in value:
+        return _markup_to_text(value)
+    # Without a tag or a character reference (and without NUL, removed above)
+    # nh3 gives the text back but for CR made LF and '>' and U+00A0 escaped,
+    # which the split and unescape undo: the same result without its parse,
+    # most of the cost of a title. Like nh3, refuse a lone surrogate.
+    value.encode("utf-8")
+    return " ".join(value.split())
+
+
+def _markup_to_text(value: str) -> str:
+    """clean_inline_text of a value without control characters, by nh3."""
     check_nesting(value)
     text = nh3.clean(value, tags=set())
     return " ".join(CONTROL_CHARS.sub("", htmllib.unescape(text)).split())

@@ -53,16 +53,15 @@ What counts as a mention
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-import ahocorasick
+import ahocorasick_rs
 import numpy as np
 import yaml
 
@@ -244,9 +243,8 @@ class TaxonomyError:
 
 
 class _Pattern(NamedTuple):
-    """Automaton payload for one normalised phrase."""
+    """What a hit on one normalised phrase means."""
 
-    length: int
     slug: str | None  # None: a blocking (exclusion) phrase that counts for nobody
     check_left: bool  # phrase starts with [a-z0-9]: needs a word boundary before it
     check_right: bool  # phrase ends with [a-z0-9]: needs a word boundary after it
@@ -255,21 +253,34 @@ class _Pattern(NamedTuple):
 # What separates a name from its bracketed gloss: "布林肯 (Blinken)", "普京（Putin）".
 # Full-width brackets are already half-width after normalisation.
 _GLOSS_GAP = re.compile(r"\s{0,2}[(\[【〔「《]\s{0,2}")
+# The most UTF-8 bytes a gap can take: five characters (two spaces, a
+# bracket, two spaces) of at most four bytes. Longer gaps are never decoded.
+_GLOSS_GAP_MAX_BYTES = 5 * 4
 
 
-def _is_gloss_gap(gap: str) -> bool:
-    return _GLOSS_GAP.fullmatch(gap) is not None
+def _is_gloss_gap(data: bytes, start: int, end: int) -> bool:
+    """True if the UTF-8 bytes data[start:end] are a gap before a gloss."""
+    return end - start <= _GLOSS_GAP_MAX_BYTES and _GLOSS_GAP.fullmatch(
+        data[start:end].decode("utf-8", "surrogatepass")) is not None
+
+
+# In UTF-8 a byte below 0x80 is a whole ASCII character and every other byte
+# part of a non-ASCII one, so the byte next to a hit tells whether the
+# character there glues to an ASCII alias.
+_IS_WORD_BYTE = tuple(byte < 0x80 and _is_word_char(chr(byte)) for byte in range(256))
 
 
 class Taxonomy:
     """A validated set of tags plus the evidence rule, ready to tag text.
 
     The Aho–Corasick automaton over all aliases and exclusion phrases is built
-    once here, so tagging an article costs one pass over its title and one
-    over its body regardless of the taxonomy's size.
+    once, when the first text is tagged, so tagging an article costs one pass
+    over its title and one over its body regardless of the taxonomy's size.
+    (It is not built here: a build with nothing to parse reads the taxonomy
+    only for its tags, and the automaton takes tens of milliseconds to build.)
     """
 
-    __slots__ = ("_tags", "_rules", "_scanner", "_index")
+    __slots__ = ("_tags", "_rules", "_patterns", "_scanner", "_index")
 
     def __init__(self, tags: Sequence[TagDef], rules: TaggingRules) -> None:
         """Build the taxonomy; raises ``ValueError`` if ``tags`` conflict
@@ -280,7 +291,8 @@ class Taxonomy:
             raise ValueError("invalid taxonomy: " + "; ".join(problems))
         self._tags: Mapping[str, TagDef] = MappingProxyType({tag.slug: tag for tag in tags})
         self._rules = rules
-        self._scanner = _build_scanner(tags)
+        self._patterns = _patterns(tags)
+        self._scanner: _Scanner | None = None  # built on first use
         self._index = _build_index(tags)
 
     @property
@@ -296,29 +308,15 @@ class Taxonomy:
     def mentions(self, text: str) -> dict[str, int]:
         """Count mentions of each tag in ``text`` (only tags with at least one).
 
-        Hits come leftmost-longest from the automaton (pyahocorasick's
-        ``iter_long`` resolves overlaps in C); ASCII aliases must sit on word
-        boundaries; a name followed by its own bracketed gloss counts once.
-        This loop runs for every article, so it avoids per-hit objects."""
-        if self._scanner is None or not text:
+        Hits come leftmost-longest from the automaton; ASCII aliases must sit
+        on word boundaries; a name followed by its own bracketed gloss counts
+        once (see :meth:`_Scanner.count`)."""
+        if not self._patterns or not text:
             return {}
-        norm = normalise(text)
-        size = len(norm)
-        counts: dict[str, int] = {}
-        previous_slug: str | None = None
-        previous_end = -1
-        for last, (length, slug, check_left, check_right) in self._scanner.hits(norm):
-            start = last - length + 1
-            end = last + 1
-            if check_left and start > 0 and _is_word_char(norm[start - 1]):
-                continue
-            if check_right and end < size and _is_word_char(norm[end]):
-                continue
-            is_gloss = previous_slug == slug and _is_gloss_gap(norm[previous_end:start])
-            if slug is not None and not is_gloss:
-                counts[slug] = counts.get(slug, 0) + 1
-            previous_slug, previous_end = slug, end
-        return counts
+        scanner = self._scanner
+        if scanner is None:
+            scanner = self._scanner = _Scanner(self._patterns)
+        return scanner.count(normalise(text))
 
     def tag(self, title: str, body_text: str) -> tuple[str, ...]:
         """Slugs assigned to an article under the evidence rule, strongest
@@ -332,12 +330,12 @@ class Taxonomy:
                 scores[slug] += count
             elif count >= rules.min_body_mentions:
                 scores[slug] = count
-        tags = self._tags
-        candidates = [_Scored(score, slug, tags[slug].kind) for slug, score in scores.items()]
-        ranked = sorted(candidates, key=_strength)
+        # (-score, slug) pairs sort strongest first, ties by slug, without a
+        # key function called per item.
+        ranked = sorted([(-score, slug) for slug, score in scores.items()])
         if rules.balance_kinds and len(ranked) > rules.max_tags:
-            ranked = sorted(_round_robin_by_kind(ranked, rules.max_tags), key=_strength)
-        return tuple(item.slug for item in ranked[: rules.max_tags])
+            ranked = _round_robin_by_kind(ranked, self._tags, rules.max_tags)
+        return tuple([slug for _, slug in ranked[: rules.max_tags]])
 
     def resolve(self, name: str) -> str | None:
         """Slug for a hand-written tag given as slug, display name, English name
@@ -370,39 +368,21 @@ class Taxonomy:
         return merged, _dedupe(unknown)
 
 
-class _Scored(NamedTuple):
-    score: int
-    slug: str
-    kind: str
-
-
-def _strength(item: _Scored) -> tuple[int, str]:
-    """Sort key: higher score first, then slug, so ties are deterministic."""
-    return (-item.score, item.slug)
-
-
-def _round_robin_by_kind(ranked: Sequence[_Scored], limit: int) -> list[_Scored]:
-    """Pick ``limit`` items from ``ranked`` (strongest first): the best of each
-    kind, then the second best of each kind, ...; stronger first within a round."""
-    by_kind: dict[str, list[_Scored]] = {}
-    for item in ranked:
-        by_kind.setdefault(item.kind, []).append(item)
-    picked: list[_Scored] = []
-    depth = 0
-    while len(picked) < limit:
-        layer = sorted((items[depth] for items in by_kind.values() if len(items) > depth), key=_strength)
-        if not layer:
-            break
-        picked.extend(layer[: limit - len(picked)])
-        depth += 1
-    return picked
-
-
-def _build_scanner(tags: Sequence[TagDef]) -> _Scanner | None:
-    """One automaton over every alias and exclusion phrase; None when empty
-    (pyahocorasick refuses to search an automaton without keys)."""
-    patterns = _patterns(tags)
-    return _Scanner(patterns) if patterns else None
+def _round_robin_by_kind(ranked: Sequence[tuple[int, str]], tags: Mapping[str, TagDef],
+                         limit: int) -> list[tuple[int, str]]:
+    """Pick ``limit`` of the (-score, slug) pairs ``ranked`` (strongest first):
+    the best of each kind, then the second best of each kind, ...; stronger
+    first within a round. That is the first ``limit`` in order of (rank within
+    its kind, strength), so one sort picks them. Returned strongest first."""
+    rank_in_kind: dict[str, int] = {}
+    layered: list[tuple[int, int, str]] = []
+    for strength, slug in ranked:
+        kind = tags[slug].kind
+        depth = rank_in_kind.get(kind, 0)
+        rank_in_kind[kind] = depth + 1
+        layered.append((depth, strength, slug))
+    layered.sort()
+    return sorted([(strength, slug) for _, strength, slug in layered[:limit]])
 
 
 def _patterns(tags: Sequence[TagDef]) -> dict[str, _Pattern]:
@@ -422,54 +402,69 @@ def _patterns(tags: Sequence[TagDef]) -> dict[str, _Pattern]:
 
 
 class _Scanner:
-    """The automaton over every phrase, run on text made cheaper to scan.
+    """The automaton over every phrase, and what a hit on each phrase means.
 
-    pyahocorasick finds a trie node's child by trying the node's children one
-    by one, and the root has one per distinct first character of a phrase
-    (hundreds). So every character that starts no phrase — most of an
-    article — cost a try of them all. The text is therefore scanned with each
-    character that occurs in no phrase replaced by one filler character, and
-    a dummy phrase, filler + another unused character, is added first, which
-    makes the filler the root's first child: found at the first try. The hits
-    are those of the text itself: no phrase contains a replaced character, so
-    none could be part of a hit; the dummy cannot occur (its second character
-    is replaced too), so from its first node the scan falls back to the root
-    exactly where an unused character would have left it. One character
-    stands for one, so offsets are unchanged.
+    ahocorasick-rs resolves overlapping hits leftmost-longest itself and
+    gives each as (pattern index, start, end); what the patterns mean is kept
+    in lists by that index, so the loop over hits does list lookups only.
+    The automaton is a DFA: slower to build than the NFAs (tens of
+    milliseconds, once per process) but the fastest to scan with.
+
+    Text is scanned as UTF-8 bytes, so offsets are byte offsets. Encoding
+    with surrogatepass lets a lone surrogate (which a str scan refuses)
+    through as bytes that no phrase's UTF-8 can match; a phrase's UTF-8 can
+    only match at character boundaries, so the hits are those of the text.
     """
 
-    __slots__ = ("_automaton", "_used", "_filler")
+    __slots__ = ("_automaton", "_slugs", "_bounded", "_check_left", "_check_right")
 
     def __init__(self, patterns: Mapping[str, _Pattern]) -> None:
-        used = sorted({ord(char) for key in patterns for char in key})
-        # One flag per code point up to the highest used; the last slot
-        # (False) stands for every code point above it.
-        self._used = np.zeros(used[-1] + 2, dtype=bool)
-        self._used[used] = True
-        filler, second = (chr(code) for code in _unused_private_use(self._used, 2))
-        self._filler = np.uint32(ord(filler))
-        self._automaton = ahocorasick.Automaton()
-        self._automaton.add_word(filler + second, _Pattern(2, None, False, False))
-        for key, pattern in patterns.items():
-            self._automaton.add_word(key, pattern)
-        self._automaton.make_automaton()
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(
+            [key.encode("utf-8", "surrogatepass") for key in patterns],
+            matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+            implementation=ahocorasick_rs.Implementation.DFA,
+        )
+        meanings = list(patterns.values())
+        self._slugs = [pattern.slug for pattern in meanings]
+        self._check_left = [pattern.check_left for pattern in meanings]
+        self._check_right = [pattern.check_right for pattern in meanings]
+        # Few phrases have ASCII ends: only their hits need the boundary test.
+        self._bounded = [pattern.check_left or pattern.check_right for pattern in meanings]
 
-    def hits(self, norm: str) -> Iterator[tuple[int, _Pattern]]:
-        """(index of the last character, pattern) of each leftmost-longest hit."""
-        codes = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        used = self._used.take(np.minimum(codes, len(self._used) - 1))
-        scan = np.where(used, codes, self._filler).tobytes().decode("utf-32-le", "surrogatepass")
-        return self._automaton.iter_long(scan)
+    def count(self, norm: str) -> dict[str, int]:
+        """Mentions per slug in normalised text, in order of first mention.
 
+        A hit of an ASCII-edged phrase glued to a letter or digit is no hit.
+        A hit right after a hit of the same tag, separated by a gloss gap, is
+        that name's gloss and is not counted again; it can follow only an
+        earlier hit of its tag, so the first hit of a tag always counts.
+        This loop runs for every hit of every article: the boundary and gloss
+        tests run only where they can apply."""
+        data = norm.encode("utf-8", "surrogatepass")
+        slugs, bounded = self._slugs, self._bounded
+        counts: dict[str, int] = {}
+        previous_slug: str | None = None
+        previous_end = -1
+        for index, start, end in self._automaton.find_matches_as_indexes(data):
+            if bounded[index] and not self._on_word_boundaries(data, index, start, end):
+                continue
+            slug = slugs[index]
+            if slug is not None and not (slug == previous_slug
+                                         and _is_gloss_gap(data, previous_end, start)):
+                counts[slug] = counts.get(slug, 0) + 1
+            previous_slug, previous_end = slug, end
+        return counts
 
-def _unused_private_use(used: np.ndarray, count: int) -> list[int]:
-    """The first `count` code points from the private use area up that no phrase uses."""
-    unused = (code for code in range(0xE000, 0x110000) if code >= len(used) - 1 or not used[code])
-    return list(itertools.islice(unused, count))
+    def _on_word_boundaries(self, data: bytes, index: int, start: int, end: int) -> bool:
+        """False if pattern ``index``'s hit data[start:end] starts or ends with
+        an ASCII letter or digit and a letter or digit is next to it there."""
+        if self._check_left[index] and start > 0 and _IS_WORD_BYTE[data[start - 1]]:
+            return False
+        return not (self._check_right[index] and end < len(data) and _IS_WORD_BYTE[data[end]])
 
 
 def _pattern(key: str, slug: str | None) -> _Pattern:
-    return _Pattern(len(key), slug, _is_word_char(key[0]), _is_word_char(key[-1]))
+    return _Pattern(slug, _is_word_char(key[0]), _is_word_char(key[-1]))
 
 
 def _build_index(tags: Sequence[TagDef]) -> dict[str, str]:

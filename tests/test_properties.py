@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -26,10 +27,11 @@ from generator import outlets, urls
 from generator.collect import chronological, resolve_slug_collisions
 from generator.dates import EARLIEST, LATEST, DateParseError, from_epoch_ms, parse_date
 from generator.models import Article, ReadError, SourceFile
-from generator.normalize import _count_cjk, _join_lines, article_slug, article_uid, summarize
+from generator.normalize import (_count_cjk, _count_latin_words, _join_lines, article_slug,
+                                 article_uid, summarize)
 from generator.parse import INTERNAL_ERROR, ParseOutcome, parse_bytes
 from generator.sanitize import (ALLOWED_ATTRIBUTES, ALLOWED_TAGS, CONTROL_CHARS, _inner_html,
-                                clean_inline_text, html_to_text, sanitize_body,
+                                _markup_to_text, clean_inline_text, html_to_text, sanitize_body,
                                 sanitize_body_with_text)
 from tests.conftest import SETTINGS
 from tests.hostile.expectations import browser_url
@@ -321,6 +323,13 @@ def test_cjk_count_is_the_per_character_count(text: str) -> None:
     assert _count_cjk(text) == len(re.findall("[\u3400-\u9fff\uf900-\ufaff]", text))
 
 
+@given(st.text(alphabet=st.characters(), max_size=200)
+       | st.text(alphabet=st.sampled_from("aZ09-'-? 中\u00e9\U0001F600\udc80")))
+@example("".join(map(chr, range(0x3000))) + "\udc80a-b--c'd-'e-\U00020000f")
+def test_latin_word_count_is_the_regex_count(text: str) -> None:
+    assert _count_latin_words(text) == len(re.findall(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*", text))
+
+
 @settings(max_examples=200 * SCALE, deadline=None)
 @given(ANY_TEXT)
 def test_inline_text_is_plain_single_spaced_text(value: str) -> None:
@@ -329,6 +338,23 @@ def test_inline_text_is_plain_single_spaced_text(value: str) -> None:
     assert not CONTROL_CHARS.search(text)
     assert "<script" not in clean_inline_text(value.replace("&", "&amp;")).lower() or \
         "<script" in value.lower()
+
+
+def _inline_outcome(convert: Callable[[str], str], value: str) -> str | tuple[str, str]:
+    try:
+        return convert(value)
+    except ValueError as exc:  # UnicodeEncodeError for a lone surrogate
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=300 * SCALE, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="<&"))
+       | st.text(alphabet=st.sampled_from(" \r\n\t\x00\x0c\x1f\x85\xa0\u2028\u3000>\"'=/中\udc80\ufeff")))
+@example("a\r\nb\rc\u00a0>d\x00\ufeff")
+def test_inline_text_without_markup_skips_nh3_alike(value: str) -> None:
+    """The shortcut for values with no '<' or '&' gives what nh3 gives."""
+    cleaned = CONTROL_CHARS.sub("", value)
+    assert _inline_outcome(clean_inline_text, value) == _inline_outcome(_markup_to_text, cleaned)
 
 
 # -- slugs and permalinks --------------------------------------------------------
