@@ -6,7 +6,9 @@ place, so stages can run in worker processes and results can be cached.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import sys
+from dataclasses import dataclass, field, fields as dataclass_fields
 from datetime import datetime
 from enum import Enum
 from typing import Any, Mapping
@@ -83,6 +85,16 @@ class Outlet:
     key: str  # ASCII, used in URLs: voa, aljazeera, rfi, other
     name: str  # display name in Chinese
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        # Unpickled articles (from the cache, from parse workers) share one
+        # Outlet per outlet instead of holding a copy each.
+        return _shared_outlet, (self.key, self.name)
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_outlet(key: str, name: str) -> Outlet:
+    return Outlet(key, name)
+
 
 @dataclass(frozen=True)
 class Article:
@@ -114,6 +126,33 @@ class Article:
     # zone is a parse setting), so grouping by month needs no time conversion.
     local_month: tuple[int, int] = (0, 0)
     scope_hit: bool = True  # title or body mentions a scope keyword
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Unpickled articles (every cached or worker-parsed one) share what
+        # many of them hold equal (see _unpickled_article).
+        return _unpickled_article, tuple(getattr(self, name) for name in _ARTICLE_FIELDS)
+
+
+def _unpickled_article(*values: Any) -> Article:
+    """An article from its pickled field values, sharing the tag names, the
+    format and the month with other articles instead of holding a copy each
+    (≈1 KB of an article's ≈4.5 KB; at 100,000 articles that is ≈100 MB
+    less in the build and in each render worker's copy-on-write view of it)."""
+    fields = dict(zip(_ARTICLE_FIELDS, values))
+    fields["tags"] = tuple(map(sys.intern, fields["tags"]))
+    fields["format"] = sys.intern(fields["format"])
+    fields["local_month"] = _shared_month(*fields["local_month"])
+    if fields["uid"] == fields["source_url"]:
+        fields["uid"] = fields["source_url"]
+    return Article(**fields)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_month(year: int, month: int) -> tuple[int, int]:
+    return year, month
+
+
+_ARTICLE_FIELDS = tuple(f.name for f in dataclass_fields(Article))
 
 
 @dataclass(frozen=True)

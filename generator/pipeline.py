@@ -14,7 +14,6 @@ import hashlib
 import os
 import time
 from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,6 +28,8 @@ from generator.write import (KEEP, MANIFEST, DirectWriter, Entry, SiteWriter,
                              WriteResult, check_output_dir, intact)
 
 if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
     from generator.parse import ParseOutcome, ParseSettings
     from generator.search import StubStore
     from generator.render import PageJob, Renderer, SiteModel, TagInfo
@@ -385,6 +386,8 @@ def parse_all(entries: Sequence[FileEntry], settings: ParseSettings, workers: in
               progress: Progress | None) -> Iterator[ParseOutcome]:
     """Parse files, across processes when there are many; outcomes come in
     the order of `entries`, as they are ready."""
+    from concurrent.futures import ProcessPoolExecutor  # here: its import costs a no-op build
+
     from generator.parse import parse_file
 
     count = workers or os.cpu_count() or 1
@@ -411,7 +414,7 @@ def _warm_worker(settings: ParseSettings) -> None:
     global _WORKER_SETTINGS
     _collect_own_garbage()
     _WORKER_SETTINGS = settings
-    settings.taxonomy  # build the automaton once per process
+    settings.taxonomy  # parsed once per process; its automaton is built at first use
 
 
 def _parse_in_worker(entry: FileEntry) -> ParseOutcome:
@@ -574,13 +577,15 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
 
     global _RENDER_STATE
     renderer.load_templates()
+    forking = multiprocessing.get_context("fork")
+    _share_cards(renderer, [job for job, _ in pending], forking, count)
     _RENDER_STATE = (renderer, pending, cache.path if cache.db is not None else None, fresh,
                      settings, content, writer.direct())
     chunks = [(start, min(start + RENDER_CHUNK, len(pending)))
               for start in range(0, len(pending), RENDER_CHUNK)]
     done = 0
     try:
-        with multiprocessing.get_context("fork").Pool(count, _collect_own_garbage) as pool:
+        with forking.Pool(count, _collect_own_garbage) as pool:
             for pages in pool.imap(_render_chunk, chunks):
                 for path, entry, key in pages:
                     writer.put_written(path, entry, key)
@@ -589,6 +594,39 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
                     progress("render", done, len(pending))
     finally:
         _RENDER_STATE = None
+
+
+CARD_CHUNK = 256
+_CARD_STATE: tuple[Renderer, list[Article]] | None = None
+
+
+def _share_cards(renderer: Renderer, jobs: Sequence[PageJob], forking: BaseContext,
+                 count: int) -> None:
+    """Render the cards these pages show once (across `count` forked processes
+    when there are many) and hand them to the renderer, before the page
+    workers fork, so that they share one copy (see render.SharedCards)."""
+    from generator.render import SharedCards
+
+    global _CARD_STATE
+    articles = renderer.card_articles(jobs)
+    if len(articles) < PARALLEL_THRESHOLD:
+        cards = [renderer.render_card(article) for article in articles]
+    else:
+        _CARD_STATE = (renderer, articles)
+        bounds = [(start, min(start + CARD_CHUNK, len(articles)))
+                  for start in range(0, len(articles), CARD_CHUNK)]
+        try:
+            with forking.Pool(count, _collect_own_garbage) as pool:
+                cards = [card for chunk in pool.imap(_render_cards, bounds) for card in chunk]
+        finally:
+            _CARD_STATE = None
+    renderer.share_cards(SharedCards(articles, cards))
+
+
+def _render_cards(bounds: tuple[int, int]) -> list[str]:
+    assert _CARD_STATE is not None
+    renderer, articles = _CARD_STATE
+    return [renderer.render_card(article) for article in articles[bounds[0]:bounds[1]]]
 
 
 def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, Entry | None, str]]:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, \
     select_autoescape
+from markupsafe import Markup
 
 from generator import __version__, chart, seo, urls
 from generator.collect import Month, PagePart, by_month, local, month_parts
@@ -153,6 +154,58 @@ class EventLink:
     href: str  # site path of the timeline page showing it, with its anchor
 
 
+CARD_LEVEL = 3  # the heading level of a card's title on most list pages
+# Most entries a render-time memo keeps. A render worker shows nearly every
+# article; memos that kept them all grew by ≈100 MB per worker at 100,000
+# articles, while their hits come from pages rendered close together.
+MEMO_LIMIT = 1 << 14
+
+
+def _bounded(memo: dict[Any, Any]) -> dict[Any, Any]:
+    """`memo`, emptied first when it is full: a cheap bound for memos whose
+    hits are near each other in time (an LRU's bookkeeping costs more)."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    return memo
+
+
+def _card_at_level(card: str, level: int) -> str:
+    """A level-3 card with its title heading at `level`. The card's text is
+    escaped, so its only "<h3 " and "</h3>" are the title's own tags."""
+    return card.replace(f"<h{CARD_LEVEL} ", f"<h{level} ", 1).replace(
+        f"</h{CARD_LEVEL}>", f"</h{level}>", 1)
+
+
+class SharedCards:
+    """Cards of many articles in one string, rendered before the render
+    workers fork, so that they share it instead of each keeping its own.
+
+    A worker used to render and keep every card it showed: each worker
+    rendered them all again, and at 100,000 articles each held ≈360 MB of
+    them. Handing them over in a dict of strings would not share them:
+    reading a string updates its reference count, and the write copies the
+    memory page it sits on, so a worker that shows every card ends up with a
+    copy of every page. One long string has one header; its text stays shared
+    and a card is cut out of it when a page needs it."""
+
+    __slots__ = ("_text", "_spans")
+
+    def __init__(self, articles: Sequence[Article], cards: Sequence[str]) -> None:
+        self._text = "".join(cards)
+        self._spans: dict[int, tuple[int, int]] = {}
+        end = 0
+        for article, card in zip(articles, cards, strict=True):
+            self._spans[id(article)] = (end, end + len(card))  # the site model keeps it alive
+            end += len(card)
+
+    def get(self, article: Article) -> str | None:
+        span = self._spans.get(id(article))
+        return None if span is None else self._text[span[0]:span[1]]
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
 class Renderer:
     def __init__(self, config: Config, template_dir: Path, site: SiteModel,
                  search: bool = True) -> None:
@@ -179,7 +232,8 @@ class Renderer:
         # its context machinery, and these run for every link on every page.
         self.env.filters["card_view"] = self.card_view
         self.env.filters["tag_links"] = self.tag_links
-        self._cards: dict[tuple[int, int], Any] = {}
+        self._cards: dict[int, str] = {}
+        self._shared_cards: SharedCards | None = None
         self._card_macro: Any = None
         self._views: dict[int, CardView] = {}
         self._tag_links: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
@@ -201,11 +255,11 @@ class Renderer:
         # arguments (the same paths, dates and tags recur on many pages), so
         # each answer is computed once per build.
         memo = functools.lru_cache(maxsize=None)
-        small = functools.lru_cache(maxsize=1 << 16)
+        small = functools.lru_cache(maxsize=MEMO_LIMIT)
         return {
             "site": self.config,
-            "url": memo(self.link.path),
-            "abs_url": memo(self.link.absolute),
+            "url": small(self.link.path),
+            "abs_url": small(self.link.absolute),
             "article_path": urls.article,
             "month_path": urls.month,
             "year_path": urls.year,
@@ -229,20 +283,41 @@ class Renderer:
     def _tag_names(self, slugs: Sequence[str]) -> list[str]:
         return [self.site.tags[t].name if t in self.site.tags else t for t in slugs]
 
-    def card_html(self, article: Article, level: int = 3) -> Any:
+    def card_html(self, article: Article, level: int = 3) -> Markup:
         """An article's timeline card, rendered once per build and reused on every
-        list page that shows it (timeline, month, tag and outlet pages)."""
-        key = (id(article), level)
-        found = self._cards.get(key)
-        if found is None:
-            if self._card_macro is None:
-                self._card_macro = self.env.get_template("_macros.html").module.card  # type: ignore[attr-defined]
-            found = self._card_macro(self.card_view(article), level)
-            self._cards[key] = found
-        return found
+        list page that shows it (timeline, month, tag and outlet pages). Only the
+        level-3 card is kept; month pages (level 2) get it with the heading changed."""
+        card = self._shared_cards.get(article) if self._shared_cards else None
+        if card is None:
+            card = self._cards.get(id(article))
+            if card is None:
+                card = self._cards[id(article)] = self.render_card(article)
+        return Markup(card if level == CARD_LEVEL else _card_at_level(card, level))
+
+    def render_card(self, article: Article) -> str:
+        """The article's card at CARD_LEVEL, as plain text."""
+        if self._card_macro is None:
+            self._card_macro = self.env.get_template("_macros.html").module.card  # type: ignore[attr-defined]
+        return str(self._card_macro(self.card_view(article), CARD_LEVEL))
+
+    def share_cards(self, cards: SharedCards) -> None:
+        """Take cards rendered before the render workers fork (see SharedCards)."""
+        self._shared_cards = cards
+
+    @staticmethod
+    def card_articles(jobs: Iterable[PageJob]) -> list[Article]:
+        """The articles whose cards these pages show, each once, in page order."""
+        seen: dict[int, Article] = {}
+        for job in jobs:
+            for value in job.context.values():
+                if isinstance(value, LazyMonths):
+                    for article in value.articles:
+                        seen.setdefault(id(article), article)
+        return list(seen.values())
 
     def card_view(self, article: Article) -> CardView:
-        """An article as cards and link lists show it (made once per build)."""
+        """An article as cards and link lists show it (kept while it is likely
+        to be shown again; see _bounded)."""
         found = self._views.get(id(article))
         if found is None:
             url, iso, day = self._helper("url"), self._helper("iso"), self._helper("day")
@@ -250,7 +325,7 @@ class Renderer:
                 article.outlet.key, article.outlet.name, url(urls.outlet(article.outlet.key)),
                 iso(article.published), day(article.published), url(urls.article(article.slug)),
                 article.title, article.summary, self.tag_links(article.tags[:CARD_TAGS]))
-            self._views[id(article)] = found  # the site model keeps the article alive
+            _bounded(self._views)[id(article)] = found  # the site model keeps the article alive
         return found
 
     def _helper(self, name: str) -> Callable[..., str]:
@@ -263,7 +338,7 @@ class Renderer:
         if found is None:
             url, name = self._helper("url"), self._helper("tag_name")
             found = tuple((url(urls.tag(t)), name(t)) for t in slugs)
-            self._tag_links[slugs] = found
+            _bounded(self._tag_links)[slugs] = found
         return found
 
     # -- keys and rendering -------------------------------------------------
@@ -390,8 +465,12 @@ class Renderer:
         """The page's text; `bodies` maps article digest → sanitised body HTML."""
         if job.template is None:
             return job.text
+        # Months are grouped for this render only: kept on the job, they would
+        # pile up in a render worker until the build ends.
+        context = {name: value.grouped() if type(value) is LazyMonths else value
+                   for name, value in job.context.items()}
         return self.env.get_template(job.template).render(
-            page_path=_site_path(job.path), bodies=bodies or {}, **job.context)
+            page_path=_site_path(job.path), bodies=bodies or {}, **context)
 
     def _page(self, template: str, site_path: str, bodies: tuple[Article, ...] = (),
               **context: Any) -> PageJob:
@@ -683,22 +762,15 @@ class Renderer:
 
 @dataclass(frozen=True)
 class LazyMonths:
-    """A page's months of articles and events, grouped only if the page is
-    rendered: its render key needs just the articles and events."""
+    """A page's months of articles and events, grouped only when the page is
+    rendered (Renderer.render): its render key needs just the articles and events."""
 
     articles: tuple[Article, ...]
     events: tuple[Event, ...]
     timezone: str
 
-    @functools.cached_property
     def grouped(self) -> list[Any]:
         return interleave(self.articles, self.events, ZoneInfo(self.timezone))
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.grouped)
-
-    def __len__(self) -> int:
-        return len(self.grouped)
 
 
 def _bytecode_cache(config: Config) -> FileSystemBytecodeCache | None:

@@ -224,3 +224,24 @@ def test_build_turns_the_cycle_collector_back_on(build_site) -> None:
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_month_pages_head_cards_one_level_up_even_with_heading_tags_in_the_title(
+        build_site, content_copy: Path, tmp_path: Path) -> None:
+    # Month pages show cards under h2, other lists under h3 (one card, two levels):
+    # the title's own text must come through whatever it contains.
+    seed = content_copy / "002_44a241bc3d13903c.txt"
+    written = "美国向乌克兰提供军事援助 &lt;/h3&gt;&lt;h3 class=x&gt; 布林肯与拉夫罗夫再度会晤"
+    title = "美国向乌克兰提供军事援助 </h3><h3 class=x> 布林肯与拉夫罗夫再度会晤"
+    text = seed.read_text(encoding="utf-8")
+    seed.write_text(text.replace(
+        "title: '美国向乌克兰提供军事援助  布林肯与拉夫罗夫再度会晤以继续谈判'",
+        f"title: '{written}'"), encoding="utf-8")
+    build_site(content_copy)
+    out = tmp_path / "public"
+    month = soup(out / "2022" / "01" / "index.html")
+    timeline = soup(out / "index.html")
+    month_titles = [h.get_text() for h in month.select("h2.card-title")]
+    assert title in month_titles and not month.select("h3.card-title")
+    assert title in [h.get_text() for h in timeline.select("h3.card-title")]
+    assert not timeline.select("h2.card-title")
