@@ -12,8 +12,10 @@ reach. What each list depends on is narrow:
 * a tag's co-occurring tags depend on the articles with that tag.
 
 So after a change, only these lists are computed again, with the same
-arithmetic as the full computation (integer weights, same tie-breaks): the
-result equals a full computation, which tests/test_linkstate.py checks over
+arithmetic as the full computation (integer weights, same tie-breaks; the
+same-event lists by the full computation's own function, run on the
+stretches of the timeline around the changes): the result equals a full
+computation, which tests/test_linkstate.py checks over
 random sequences of additions, edits and deletions. When too much changed
 (settings, many files, a tag weight shared by thousands), it computes
 everything, as before.
@@ -21,7 +23,7 @@ everything, as before.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -180,11 +182,11 @@ def _update(articles: Sequence[Article], inputs: dict[str, Inputs], rules: Relat
     index = new.index
     related_lists = [_related_for(slug, new, rules) if slug in redo_related
                      else tuple(index[s] for s in previous.related[slug]) for slug in slugs]
-    features: dict[int, related.EventFeatures] = {}
-    same_lists = [_same_for(index[slug], articles, new, same, previous.common, features)
-                  if slug in redo_same
+    fresh = _same_lists(sorted(index[slug] for slug in redo_same), articles, new.times, same,
+                        previous.common)
+    same_lists = [fresh[n] if n in fresh
                   else tuple(index[s] for s in previous.same_event.get(slug, ()))
-                  for slug in slugs]
+                  for n, slug in enumerate(slugs)]
     return Links(related_lists, same_lists,
                  _co_occurring(changed, removed, old, new, previous.co_occurring))
 
@@ -227,35 +229,35 @@ def _related_for(slug: str, timeline: _Timeline, rules: RelatedRules) -> tuple[i
     return tuple(n for _, n in scored[: rules.count])
 
 
-def _same_for(at: int, articles: Sequence[Article], timeline: _Timeline, rules: SameEventRules,
-              common: frozenset[str], features: dict[int, related.EventFeatures]
-              ) -> tuple[int, ...]:
-    """One article's same-event list, as related.same_event_links computes it
-    (`features` memoises each article's title bigrams and specific tags)."""
-    def features_of(n: int) -> related.EventFeatures:
-        found = features.get(n)
-        if found is None:
-            found = features[n] = related.event_features(articles[n], common)
-        return found
+def _same_lists(redo: Sequence[int], articles: Sequence[Article], times: Sequence[float],
+                rules: SameEventRules, common: frozenset[str]) -> dict[int, tuple[int, ...]]:
+    """The same-event lists of the articles at `redo` (ascending), by
+    related.same_event_lists itself, run on each stretch of the timeline that
+    holds those articles' windows: a list depends on its window only."""
+    lists: dict[int, tuple[int, ...]] = {}
+    for low, high in _stretches(redo, times, rules.max_hours * 3600):
+        features = [related.event_features(a, common) for a in articles[low:high]]
+        found = related.same_event_lists(features, times[low:high], rules)
+        for n in redo[bisect_left(redo, low): bisect_left(redo, high)]:
+            lists[n] = tuple(low + k for k in found[n - low])
+    return lists
 
-    times, window = timeline.times, rules.max_hours * 3600
-    mine = features_of(at)
-    found: list[tuple[float, int]] = []
-    others = []
-    n = at - 1
-    while n >= 0 and times[at] <= times[n] + window:
-        others.append(n)
-        n -= 1
-    n = at + 1
-    while n < len(times) and times[n] <= times[at] + window:
-        others.append(n)
-        n += 1
-    for n in others:
-        score = related.event_score(mine, features_of(n))
-        if score is not None and score >= rules.min_score:
-            found.append((score, n))
-    found.sort(key=lambda s: (-s[0], s[1]))
-    return tuple(n for _, n in found[: rules.max_links])
+
+def _stretches(redo: Sequence[int], times: Sequence[float], window: float
+               ) -> list[tuple[int, int]]:
+    """Disjoint index ranges [low, high) covering each of `redo` (ascending) and
+    everything within `window` seconds of it (a second more at the edges: a
+    superset is safe, the window test is made again on each pair)."""
+    stretches: list[tuple[int, int]] = []
+    for at in redo:
+        # min/max: `at` itself is always in, whatever the window (even NaN).
+        low = min(at, bisect_left(times, times[at] - window - 1))
+        high = max(at + 1, bisect_right(times, times[at] + window + 1, lo=at))
+        if stretches and low <= stretches[-1][1]:
+            stretches[-1] = (stretches[-1][0], max(high, stretches[-1][1]))
+        else:
+            stretches.append((low, high))
+    return stretches
 
 
 def _co_occurring(changed: list[str], removed: list[str], old: _Timeline, new: _Timeline,

@@ -12,7 +12,8 @@ from generator import linkstate
 from generator.linkstate import compute_links
 from generator.models import Article
 from generator.related import RelatedRules, SameEventRules
-from tests.test_related import art, chronological
+from tests.test_related import (art, candidate_path, chronological,  # noqa: F401
+                                random_event_articles, same_event_reference)
 
 TAGS = [f"t{n:02d}" for n in range(14)]
 WORDS = ["乌克兰", "俄罗斯", "谈判", "停火", "援助", "制裁", "北约", "峰会", "粮食", "协议"]
@@ -93,3 +94,22 @@ def test_many_changes_compute_everything(monkeypatch: pytest.MonkeyPatch) -> Non
     links, _, updated = compute_links(more, RULES, SAME, state)
     assert not updated
     assert links.related == full(more).related
+
+
+@pytest.mark.parametrize("min_score", [0.2, 0.35, 0.6, 0.9])
+def test_updated_same_event_lists_equal_scoring_every_pair(min_score: float,
+                                                          candidate_path: str) -> None:
+    # The update scores only candidate pairs, on stretches of the timeline
+    # around the changes; the reference scores every pair in the window.
+    rng = random.Random(int(min_score * 100))
+    same = SameEventRules(max_hours=24, min_score=min_score, common_tag_share=0.5, max_links=4)
+    articles = random_event_articles(rng, 200)
+    _, state, _ = compute_links(articles, RULES, same, None)
+    counter, updates, linked = [1000], 0, 0
+    for _ in range(25):
+        articles = mutate(rng, articles, counter)
+        links, state, updated = compute_links(articles, RULES, same, state)
+        assert links.same_event == same_event_reference(articles, same)
+        updates += updated
+        linked += sum(map(len, links.same_event))
+    assert updates >= 20 and linked > 100
