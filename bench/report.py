@@ -128,9 +128,24 @@ def results_document(n: int, reps: int, machine: Mapping[str, Any], corpus: Mapp
     }
 
 
-def write_json(path: Path, document: Mapping[str, Any]) -> None:
+def write_json(path: Path, document: Mapping[str, Any], root: Path | None = None) -> None:
+    """Write a results document; paths under `root` (the project) are written
+    relative to it, so committed results name no folder of the machine."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if root is not None:
+        document = relative_paths(document, f"{root}/")
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def relative_paths(value: Any, prefix: str) -> Any:
+    """`value` with every string's occurrences of `prefix` removed."""
+    if isinstance(value, str):
+        return value.replace(prefix, "")
+    if isinstance(value, Mapping):
+        return {key: relative_paths(item, prefix) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [relative_paths(item, prefix) for item in value]
+    return value
 
 
 # -- Markdown ---------------------------------------------------------------------------

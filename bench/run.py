@@ -351,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      size.scenarios, started, size.problems())
         document["command"] = command
         stem = f"{started[:10]}-n{n}"
-        write_json(args.results / f"{stem}.json", document)
+        write_json(args.results / f"{stem}.json", document, PROJECT)
         (args.results / f"{stem}.md").write_text(markdown(document), encoding="utf-8")
         documents.append(document)
         # Rewritten after every size, so a long run that is stopped still leaves a table.
