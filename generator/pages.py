@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from generator.models import Page, Problem, ReadError, Severity, SourceFile
+from generator.models import Page, Problem, ReadError, Severity
 from generator.readers import markdown_page
 from generator.readers.common import split_front_matter, text_field
 from generator.readers.source import Source

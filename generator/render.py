@@ -28,7 +28,7 @@ from markupsafe import Markup
 from generator import __version__, chart, seo, urls
 from generator.collect import Month, PagePart, by_month, local, month_parts
 from generator.config import Config
-from generator.events import Event, MonthItems, counts_by_month, in_month, interleave, \
+from generator.events import Event, counts_by_month, in_month, interleave, \
     split_events, tagged
 from generator.models import Article, Outlet, Page
 
@@ -287,7 +287,7 @@ class Renderer:
         """An article's timeline card, rendered once per build and reused on every
         list page that shows it (timeline, month, tag and outlet pages). Only the
         level-3 card is kept; month pages (level 2) get it with the heading changed."""
-        card = self._shared_cards.get(article) if self._shared_cards else None
+        card = self._shared_cards.get(article) if self._shared_cards is not None else None
         if card is None:
             card = self._cards.get(id(article))
             if card is None:
