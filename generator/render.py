@@ -202,9 +202,6 @@ class SharedCards:
         span = self._spans.get(id(article))
         return None if span is None else self._text[span[0]:span[1]]
 
-    def __len__(self) -> int:
-        return len(self._spans)
-
 
 class Renderer:
     def __init__(self, config: Config, template_dir: Path, site: SiteModel,
@@ -253,7 +250,8 @@ class Renderer:
         zone = self.config.zone
         # Templates call these tens of times per page with few distinct
         # arguments (the same paths, dates and tags recur on many pages), so
-        # each answer is computed once per build.
+        # answers are memoised: tag names for the whole build, the rest
+        # (one per article) in bounded memos, see MEMO_LIMIT.
         memo = functools.lru_cache(maxsize=None)
         small = functools.lru_cache(maxsize=MEMO_LIMIT)
         return {
