@@ -209,6 +209,24 @@ def test_settings_change_rebuilds_dependent_pages(site: Site) -> None:
     assert report.rendered > 50
 
 
+def test_a_new_base_url_reaches_links_compiled_into_cached_templates(site: Site,
+                                                                     tmp_path: Path) -> None:
+    # Templates write fixed links as `'archive/'|url`, which Jinja computes
+    # when it compiles the template; compiled templates are cached between
+    # builds, so a cache made under the old address must not serve them.
+    site.config = replace(site.config, base_url="https://old.example/first/")
+    site.build()
+    site.config = replace(site.config, base_url="https://new.example/second/")
+    site.build()
+    fresh = Site(tmp_path / "fresh")
+    fresh.config = replace(fresh.config, base_url="https://new.example/second/")
+    fresh.build()
+    files = site.files()
+    assert files == fresh.files()
+    assert not [rel for rel, data in files.items() if b"/first/" in data]
+    assert b'href="/second/archive/"' in files["index.html"]
+
+
 def test_corrupt_cache_is_detected_and_rebuilt(site: Site) -> None:
     site.build()
     database = next(site.config.cache_dir.glob("build-*.sqlite"))
