@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from operator import itemgetter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, TypeVar
@@ -125,17 +126,38 @@ def split_events(chunks: Sequence[Sequence[Article]], events: Sequence[Event],
     return result
 
 
+# id(article) → (the article, its zone, its order key); see _article_order.
+_ORDER: dict[int, tuple[Article, ZoneInfo, tuple[date, int, str]]] = {}
+ORDER_MEMO_LIMIT = 1 << 14
+
+
+def _article_order(article: Article, zone: ZoneInfo) -> tuple[date, int, str]:
+    """An article's place among a month's items: its local day, after that
+    day's events, then its local time as text. Memoised by identity (hashing
+    an Article hashes all its fields): an article is on about fifteen list
+    pages (month, tags, outlet, timeline), which all sorted it again. The
+    memo holds the article, so its id is not reused while it is there."""
+    found = _ORDER.get(id(article))
+    if found is not None and found[0] is article and found[1] is zone:
+        return found[2]
+    when = article.published.astimezone(zone)
+    order = (when.date(), 1, str(when))
+    if len(_ORDER) >= ORDER_MEMO_LIMIT:
+        _ORDER.clear()
+    _ORDER[id(article)] = (article, zone, order)
+    return order
+
+
 def interleave(articles: Sequence[Article], events: Sequence[Event],
                zone: ZoneInfo) -> list[MonthItems]:
     """Articles and events grouped by month, each in date order; on one day the
     event comes before the reports."""
     keyed: list[tuple[tuple[Any, ...], str, Any]] = []
     for article in articles:
-        when = article.published.astimezone(zone)
-        keyed.append(((when.date(), 1, when), "a", article))
+        keyed.append((_article_order(article, zone), "a", article))
     for event in events:
         keyed.append(((event.day, 0, event.title), "e", event))
-    keyed.sort(key=lambda k: (k[0][0], k[0][1], str(k[0][2])))
+    keyed.sort(key=itemgetter(0))
     months: list[MonthItems] = []
     current: list[tuple[str, Any]] = []
     ym: tuple[int, int] | None = None

@@ -222,7 +222,7 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
     try:
         with clock("link"):
             site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config,
-                              cache)
+                              cache, options.workers or os.cpu_count() or 1)
             events, event_problems = load_events(config.events_path, settings.taxonomy.tags)
             problems += event_problems
             site = replace(site, events=tuple(events))
@@ -433,7 +433,7 @@ def _unknown_tag_problems(outcomes: Iterable[ParseOutcome]) -> list[Problem]:
 
 # -- link ----------------------------------------------------------------------
 def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_pages: list,
-               config: Config, cache: BuildCache | None = None) -> SiteModel:
+               config: Config, cache: BuildCache | None = None, workers: int = 1) -> SiteModel:
     """Related articles, same-event reports and co-occurring tags, by slug;
     updated from the last build's lists when few articles changed."""
     from generator.linkstate import LinkState, compute_links
@@ -442,7 +442,8 @@ def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_page
     previous = cache.get_state("links") if cache is not None else None
     if not isinstance(previous, LinkState):
         previous = None
-    links, state, _ = compute_links(published, config.related, config.same_event, previous)
+    links, state, _ = compute_links(published, config.related, config.same_event, previous,
+                                    workers)
     if cache is not None:
         cache.put_state("links", state)
     by_slug = {a.slug: tuple(published[i] for i in links.related[n])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import replace
 from datetime import timedelta
@@ -74,6 +75,29 @@ def test_updated_links_equal_a_full_computation(seed: int) -> None:
         updates += updated
     assert updates >= 30  # the update path, not the fallback, is what was compared
     assert any(links.same_event) and any(links.related)
+
+
+def test_two_processes_compute_the_same_links_as_one(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path) -> None:
+    rng = random.Random(5)
+    articles = chronological(*(random_article(rng, n) for n in range(300)))
+    alone = full(articles)
+    monkeypatch.setattr(linkstate, "PARALLEL_FROM", 100)
+    where = tmp_path / "pids"
+    inner = linkstate._events_and_tags
+
+    def recording(*args):  # type: ignore[no-untyped-def]
+        with open(where, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return inner(*args)
+
+    monkeypatch.setattr(linkstate, "_events_and_tags", recording)
+    links, _, updated = compute_links(articles, RULES, SAME, None, workers=2)
+    assert not updated
+    assert links == alone
+    assert any(links.same_event) and any(links.related) and links.co_occurring
+    # The same-event links really were computed in another process.
+    assert [int(pid) for pid in where.read_text().split()] != [os.getpid()]
 
 
 def test_changed_settings_compute_everything() -> None:
