@@ -211,7 +211,8 @@ class SizeBench:
                 "with 5 related articles per page (--hugo-related)" if self.hugo_related else
                 "no related-articles section (ours has one): Hugo's .Related is O(N) per "
                 "page on this corpus; --hugo-related adds it")
-        if "ours_search" not in self.scenarios and "ours_cold" in self.scenarios:
+        if "ours_search" not in self.scenarios and "ours_cold" in self.scenarios \
+                and "--no-search" not in self.tools.generator_flags:
             self.scenarios["ours_cold"].note = (
                 "the CLI has no --no-search flag, so this build is also the "
                 "'with search' build of the search ratio")
