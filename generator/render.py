@@ -16,9 +16,10 @@ import json
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, MutableMapping, NamedTuple, \
+    Sequence
 
 from zoneinfo import ZoneInfo
 
@@ -225,13 +226,16 @@ def quick_escape(value: Any) -> Markup:
     then a Markup built by a Python __new__; that wrapping was about a fifth
     of rendering. A str goes straight to the C escaper and becomes Markup
     without the Python __new__, and a Markup is returned as it is
-    (immutable, and escaping it would give an equal one). Anything else
-    takes escape() itself."""
+    (immutable, and escaping it would give an equal one). An int (years,
+    months, counts: a few per page) is digits and a sign, which escape()
+    leaves as they are. Anything else takes escape() itself."""
     kind = value.__class__
     if kind is str and _escape_text is not None:
         return _as_markup(_escape_text(value))
     if kind is Markup:
         return value
+    if kind is int:
+        return _as_markup(str(value))
     return escape(value)
 
 
@@ -249,6 +253,20 @@ class QuickEscapeTemplate(Template):
         return super()._from_namespace(environment, namespace, globals)
 
 
+class SiteEnvironment(Environment):
+    """An Environment whose templates see its globals as one plain dict.
+
+    Jinja gives each template a ChainMap over the environment's globals,
+    and every render copies that into the page's context key by key in
+    Python (≈26 keys per page, and as many again when a page imports
+    macros). The renderer sets every global before it loads a template
+    and never changes them after, which is what Jinja asks anyway, so a
+    snapshot taken when a template is loaded is the same map."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 class Renderer:
     def __init__(self, config: Config, template_dir: Path, site: SiteModel,
                  search: bool = True) -> None:
@@ -261,7 +279,7 @@ class Renderer:
         self.template_dir = template_dir
         self._base_key = self._compute_base_key()
         self.link = urls.Urls(config.base_url)
-        self.env = Environment(
+        self.env = SiteEnvironment(
             loader=FileSystemLoader(str(template_dir)),
             bytecode_cache=_bytecode_cache(config, self._base_key),
             auto_reload=False,  # templates do not change during a build: no stat per page
@@ -294,6 +312,10 @@ class Renderer:
         self.env.globals["card_html"] = self.card_html
         self._fingerprints: dict[int, str] = {}
         self._frozen: dict[int, tuple[Any, Any]] = {}
+        # Loaded templates by name: the environment's own cache is an LRU
+        # whose every hit reorders a deque (templates do not change during
+        # a build: auto_reload is off).
+        self._templates: dict[str, Template] = {}
 
     def load_templates(self) -> None:
         """Compile every template now (before forking render workers, so each
@@ -310,6 +332,8 @@ class Renderer:
         # (one per article) in bounded memos, see MEMO_LIMIT.
         memo = functools.lru_cache(maxsize=None)
         small = functools.lru_cache(maxsize=MEMO_LIMIT)
+        tag_name = memo(lambda slug: self.site.tags[slug].name if slug in self.site.tags
+                        else slug)
         return {
             "site": self.config,
             "url": small(self.link.path),
@@ -319,8 +343,7 @@ class Renderer:
             "year_path": urls.year,
             "tag_path": urls.tag,
             "outlet_path": urls.outlet,
-            "tag_name": memo(lambda slug: self.site.tags[slug].name if slug in self.site.tags
-                             else slug),
+            "tag_name": tag_name,
             "iso": small(lambda dt: local(dt, zone).isoformat()),
             "iso_utc": lambda dt: dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "day": small(lambda dt: _day(local(dt, zone))),
@@ -329,13 +352,10 @@ class Renderer:
             "nav_pages": [{"title": p.title, "path": f"{p.slug}/"} for p in self.site.pages],
             "event_day": lambda e: _day(e.day),
             "article_ld": lambda a: seo.article_json_ld(a, self.config, self.link,
-                                                        self._tag_names(a.tags)),
+                                                        list(map(tag_name, a.tags))),
             "site_ld": lambda: seo.site_json_ld(self.config, self.link),
             "og_locale": seo.og_locale(self.config.language),
         }
-
-    def _tag_names(self, slugs: Sequence[str]) -> list[str]:
-        return [self.site.tags[t].name if t in self.site.tags else t for t in slugs]
 
     def card_html(self, article: Article, level: int = 3) -> Markup:
         """An article's timeline card, rendered once per build and reused on every
@@ -346,7 +366,7 @@ class Renderer:
             card = self._cards.get(id(article))
             if card is None:
                 card = self._cards[id(article)] = self.render_card(article)
-        return Markup(card if level == CARD_LEVEL else _card_at_level(card, level))
+        return _as_markup(card if level == CARD_LEVEL else _card_at_level(card, level))
 
     def render_card(self, article: Article) -> str:
         """The article's card at CARD_LEVEL, as plain text."""
@@ -526,8 +546,10 @@ class Renderer:
         # pile up in a render worker until the build ends.
         context = {name: value.grouped() if type(value) is LazyMonths else value
                    for name, value in job.context.items()}
-        return self.env.get_template(job.template).render(
-            page_path=_site_path(job.path), bodies=bodies or {}, **context)
+        template = self._templates.get(job.template)
+        if template is None:
+            template = self._templates[job.template] = self.env.get_template(job.template)
+        return template.render(page_path=_site_path(job.path), bodies=bodies or {}, **context)
 
     def _page(self, template: str, site_path: str, bodies: tuple[Article, ...] = (),
               **context: Any) -> PageJob:
@@ -882,8 +904,14 @@ def _day(dt: datetime) -> str:
 
 
 def _full_time(dt: datetime) -> str:
-    offset = dt.utcoffset()
+    # Shown once per article page; `{dt:%H:%M}` goes through strftime, and
+    # the zone's label is the same for nearly every article.
+    return (f"{_day(dt)} 星期{WEEKDAYS[dt.weekday()]} {dt.hour:02d}:{dt.minute:02d}"
+            f"（{_zone_label(dt.utcoffset())}）")
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_label(offset: timedelta | None) -> str:
     hours = int(offset.total_seconds() // 3600) if offset is not None else 0
     minutes = int(abs(offset.total_seconds()) % 3600 // 60) if offset is not None else 0
-    zone = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
-    return f"{_day(dt)} 星期{WEEKDAYS[dt.weekday()]} {dt:%H:%M}（{zone}）"
+    return f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
