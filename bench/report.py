@@ -245,6 +245,19 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 # -- re-rendering -----------------------------------------------------------------------
+def cold_build_note(generator_flags: Iterable[str], searched_separately: bool) -> str | None:
+    """What a reader of the cold build's row must know about how it was run.
+    (Here, not in run.py, so that the tests need none of the bench's tools.)"""
+    flags = set(generator_flags)
+    notes = []
+    if not searched_separately and "--no-search" not in flags:
+        notes.append("the CLI has no --no-search flag, so this build is also the "
+                     "'with search' build of the search ratio")
+    if "--clean" not in flags:
+        notes.append("no --clean flag: output and .cache/ folders were deleted before the run")
+    return "; ".join(notes) or None
+
+
 def rerender(document: Mapping[str, Any]) -> dict[str, Any]:
     """Recompute medians, ratios and the search ratio of a saved results document
     from its runs (after this module's summaries change)."""

@@ -37,8 +37,8 @@ if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m ben
 
 from bench import corpus as corpus_mod  # noqa: E402
 from bench.measure import Measurement, run_measured  # noqa: E402
-from bench.report import (RunRecord, Scenario, combined_markdown, markdown,  # noqa: E402
-                          results_document, write_json)
+from bench.report import (RunRecord, Scenario, cold_build_note,  # noqa: E402
+                          combined_markdown, markdown, results_document, write_json)
 from bench.tools import (PROJECT, ToolMissing, Tools, discover_tools,  # noqa: E402
                          machine_info, snapshot_generator)
 
@@ -211,15 +211,9 @@ class SizeBench:
                 "with 5 related articles per page (--hugo-related)" if self.hugo_related else
                 "no related-articles section (ours has one): Hugo's .Related is O(N) per "
                 "page on this corpus; --hugo-related adds it")
-        if "ours_search" not in self.scenarios and "ours_cold" in self.scenarios \
-                and "--no-search" not in self.tools.generator_flags:
-            self.scenarios["ours_cold"].note = (
-                "the CLI has no --no-search flag, so this build is also the "
-                "'with search' build of the search ratio")
-        if "--clean" not in self.tools.generator_flags and "ours_cold" in self.scenarios:
-            note = self.scenarios["ours_cold"].note
-            extra = "no --clean flag: output and .cache/ folders were deleted before the run"
-            self.scenarios["ours_cold"].note = f"{note}; {extra}" if note else extra
+        if "ours_cold" in self.scenarios:
+            self.scenarios["ours_cold"].note = cold_build_note(
+                self.tools.generator_flags, "ours_search" in self.scenarios)
 
     def problems(self) -> dict[str, Any]:
         """What the generator said about the synthetic corpus (first cold build)."""

@@ -1,13 +1,12 @@
-"""The benchmark's results files are committed: they must name no folder of the machine."""
+"""The benchmark's results files are committed: they must name no folder of the machine
+and say truly how each row was run."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from bench.report import write_json
-from bench.run import SizeBench
-from bench.tools import Tools
+from bench.report import cold_build_note, write_json
 
 
 def test_results_name_project_paths_relative_to_the_project(tmp_path: Path) -> None:
@@ -26,20 +25,12 @@ def test_results_name_project_paths_relative_to_the_project(tmp_path: Path) -> N
     assert written["wall_s"] == 1.5 and written["elsewhere"] == "/usr/bin/hugo"
 
 
-def _cold_only_bench(tmp_path: Path, flags: frozenset[str]) -> SizeBench:
-    tools = Tools("python", "hugo", False, tmp_path, flags)
-    bench = SizeBench(10, None, tools, tmp_path, 60.0)  # type: ignore[arg-type]
-    bench.scenario("ours_cold")
-    return bench
 
-
-def test_a_cold_build_run_without_search_is_not_called_the_search_build(
-        tmp_path: Path) -> None:
+def test_a_cold_build_run_without_search_is_not_called_the_search_build() -> None:
     # --skip-search with a CLI that has --no-search: the cold build had no index.
-    bench = _cold_only_bench(tmp_path, frozenset({"--clean", "--no-search"}))
-    bench.annotate()
-    assert bench.scenarios["ours_cold"].note is None
+    assert cold_build_note({"--clean", "--no-search"}, searched_separately=False) is None
     # A CLI without the flag always builds the index, so its cold build is that build.
-    bench = _cold_only_bench(tmp_path, frozenset({"--clean"}))
-    bench.annotate()
-    assert "'with search' build" in (bench.scenarios["ours_cold"].note or "")
+    note = cold_build_note({"--clean"}, searched_separately=False)
+    assert note is not None and "'with search' build" in note
+    assert cold_build_note({"--clean"}, searched_separately=True) is None
+    assert "no --clean flag" in (cold_build_note({"--no-search"}, True) or "")
