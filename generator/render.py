@@ -912,6 +912,9 @@ def _full_time(dt: datetime) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _zone_label(offset: timedelta | None) -> str:
-    hours = int(offset.total_seconds() // 3600) if offset is not None else 0
-    minutes = int(abs(offset.total_seconds()) % 3600 // 60) if offset is not None else 0
-    return f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
+    """"UTC+8", "UTC+5:30", "UTC-3:30" (hours and minutes both of the
+    offset's size: flooring a negative offset would say UTC-4:30)."""
+    seconds = int(offset.total_seconds()) if offset is not None else 0
+    hours, rest = divmod(abs(seconds), 3600)
+    sign = "-" if seconds < 0 else "+"
+    return f"UTC{sign}{hours}" + (f":{rest // 60:02d}" if rest >= 60 else "")
