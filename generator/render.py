@@ -639,7 +639,7 @@ class Renderer:
         article (totals, per-month counts) goes on the first page only, so an
         incremental build re-renders just the pages of the article's month."""
         if parts is None:
-            parts = month_parts(items, self.config.page_size, self.config.zone)
+            parts = self._month_parts(first, items)
         paths = [urls.page_part(first, part.key, n == 0) for n, part in enumerate(parts)]
         placed = split_events([p.articles for p in parts], events, self.config.zone)
         for number, part in enumerate(parts, start=1):
@@ -652,6 +652,12 @@ class Renderer:
                                                self.config.timezone),
                              total=len(items) if number == 1 else None,
                              latest_path=paths[-1], **context, **extra)
+
+    def _month_parts(self, first: str, items: Sequence[Article]) -> list[PagePart]:
+        """The pages of the list whose first page is `first` (see month_parts);
+        the same as last build's while the list holds the same articles."""
+        return RESIDENT.recall(self._base_key, ("parts", first), items, lambda: month_parts(
+            items, self.config.page_size, self.config.zone))
 
     def _month_links(self, first: str, parts: Sequence[PagePart]) -> list[tuple[str, int, str]]:
         """(label, count, page) for each month of a list (given as its pages),
@@ -669,7 +675,7 @@ class Renderer:
 
     def event_links(self) -> list[EventLink]:
         """Every event with the timeline page (and anchor) that shows it."""
-        parts = month_parts(self.site.articles, self.config.page_size, self.config.zone)
+        parts = self._month_parts("", self.site.articles)
         placed = split_events([p.articles for p in parts], self.site.events, self.config.zone)
         where = {id(e): urls.page_part("", part.key, n == 0)
                  for n, (part, group) in enumerate(zip(parts, placed)) for e in group}
@@ -799,7 +805,7 @@ class Renderer:
     def _tag_group(self, slug: str, items: Sequence[Article], info: TagInfo,
                    related: tuple[TagInfo, ...], events: tuple[Event, ...]) -> Iterator[PageJob]:
         """A tag's pages and its feed."""
-        parts = month_parts(items, self.config.page_size, self.config.zone)
+        parts = self._month_parts(urls.tag(slug), items)
         month_counts = self._month_links(urls.tag(slug), parts)
         yield from self._paginated("tag.html", urls.tag(slug), items, parts=parts,
                                    events=events, tag=info,
