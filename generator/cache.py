@@ -210,12 +210,21 @@ class BuildCache:
             return
         from generator.codec import encode_outcome
 
-        data = [(key, encode_outcome(outcome), body) for key, outcome, body in rows]
+        self.put_records([(key, encode_outcome(outcome), body) for key, outcome, body in rows])
+
+    def put_records(self, rows: Iterable[tuple[str, bytes, str | bytes | None]]) -> None:
+        """Store (key, codec record of the outcome, body) rows. A body may come
+        as its UTF-8 (parse workers send it so): CAST(... AS TEXT) stores those
+        bytes as the TEXT the str would have been, without decoding them here."""
+        if self.db is None:
+            return
+        data = list(rows)
         if not data:
             return
         with self.db:
             self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?, ?)", data)
+            self.db.executemany(
+                "INSERT OR REPLACE INTO parsed VALUES (?, ?, CAST(? AS TEXT))", data)
 
     def bodies(self, keys: Iterable[str]) -> Iterator[tuple[str, str]]:
         if self.db is None:

@@ -152,6 +152,10 @@ def _article_values(article: Article) -> list[Any] | None:
         return None
     values[_OUTLET] = (outlet.key, outlet.name)
     values[_PUBLISHED] = (published - _EPOCH) // _MICROSECOND
+    if values[_UID] == values[_SOURCE_URL]:
+        # One object for both, so marshal writes the URL once and refers back
+        # to it (as it did for the unpickled articles it used to be given).
+        values[_UID] = values[_SOURCE_URL]
     return values
 
 

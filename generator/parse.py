@@ -2,7 +2,9 @@
 
 A worker gets ParseSettings once (the taxonomy as text, so every process
 tags the same way) and then file entries; it returns ParseOutcomes that
-carry the article's metadata and its sanitised body, or the problem.
+carry the article's metadata and its sanitised body, or the problem —
+packed as the cache stores them (see `pack`), which the build reads more
+cheaply than a pickle and stores as it is.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import NamedTuple
 
 from generator import __version__
+from generator.codec import decode_outcome, encode_outcome
 from generator.discover import FileEntry
 from generator.models import Article, Problem, ReadError, Severity, SourceFile
 from generator.normalize import NormalizeSettings, normalize
@@ -51,6 +55,44 @@ class ParseOutcome:
 
     def without_body(self) -> "ParseOutcome":
         return replace(self, body_html=None)
+
+
+class Fresh(NamedTuple):
+    """A file parsed in this build, in the forms the build keeps and stores."""
+
+    outcome: ParseOutcome  # without its body
+    record: bytes  # the cache record of `outcome`: codec.encode_outcome(outcome)
+    body: bytes | None  # the sanitised body as UTF-8, the cache's TEXT byte for byte
+
+
+# What a parse worker sends back: a Fresh without its outcome, which the
+# record holds. Pickling the outcome instead would cost the worker an Article's
+# reduce calls and the build ≈29 µs to unpickle it (the body's UTF-8 decoded
+# on the way), then ≈10 µs to drop the body and encode the record the cache
+# stores; decoding the record takes ≈16 µs, and the body's UTF-8 goes into
+# the cache as it is. The build's process shares two cores with the workers.
+Packed = tuple[bytes, bytes | None]
+
+
+def pack(outcome: ParseOutcome) -> Packed:
+    """The outcome's cache record (without its body) and its body as UTF-8."""
+    return encode_outcome(outcome.without_body()), _utf8(outcome.body_html)
+
+
+def unpack(packed: Packed) -> Fresh:
+    """The Fresh that `pack` packed (the outcome equal in every field)."""
+    record, body = packed
+    return Fresh(decode_outcome(record), record, body)
+
+
+def fresh(outcome: ParseOutcome) -> Fresh:
+    """A Fresh from an outcome parsed in this process."""
+    bare = outcome.without_body()
+    return Fresh(bare, encode_outcome(bare), _utf8(outcome.body_html))
+
+
+def _utf8(body: str | None) -> bytes | None:
+    return None if body is None else body.encode("utf-8")
 
 
 def cache_key(digest: str, settings: ParseSettings) -> str:

@@ -30,7 +30,7 @@ from generator.write import (KEEP, MANIFEST, DirectWriter, Entry, SiteWriter,
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
-    from generator.parse import ParseOutcome, ParseSettings
+    from generator.parse import Fresh, Packed, ParseOutcome, ParseSettings
     from generator.search import StubStore
     from generator.render import PageJob, Renderer, SiteModel, TagInfo
     from generator.tagging import Taxonomy
@@ -358,23 +358,22 @@ def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: Bu
     todo = [e for e in entries if keyed.get(e.rel_path) not in hits]
     fresh_by_path: dict[str, ParseOutcome] = {}
     fresh_bodies: dict[str, str] = {}
-    storing: list[tuple[str, ParseOutcome, str | None]] = []
+    storing: list[tuple[str, bytes, bytes | None]] = []
     # Bodies go to the cache as they arrive; only without them are outcomes
     # kept, so the build never holds every body (≈100 MB at 10,000 articles).
-    for outcome in parse_all(todo, settings, workers, progress):
-        if stubs is not None and outcome.article is not None and outcome.body_html is not None:
-            stubs.write(outcome.article, outcome.body_html)
+    for outcome, record, body in parse_all(todo, settings, workers, progress):
+        if stubs is not None and outcome.article is not None and body is not None:
+            stubs.write(outcome.article, body.decode("utf-8"))
         if cache.db is None:
-            if outcome.body_html is not None:
-                fresh_bodies[outcome.digest] = outcome.body_html
+            if body is not None:
+                fresh_bodies[outcome.digest] = body.decode("utf-8")
         elif outcome.digest:
-            storing.append((cache_key(outcome.digest, settings), outcome.without_body(),
-                            outcome.body_html))
+            storing.append((cache_key(outcome.digest, settings), record, body))
             if len(storing) >= BODY_BATCH:
-                cache.put_outcomes(storing)
+                cache.put_records(storing)
                 storing = []
-        fresh_by_path[outcome.rel_path] = outcome.without_body()
-    cache.put_outcomes(storing)
+        fresh_by_path[outcome.rel_path] = outcome
+    cache.put_records(storing)
     outcomes, stats = [], {}
     for entry in entries:
         found = fresh_by_path.get(entry.rel_path)
@@ -398,15 +397,15 @@ def _at(outcome: ParseOutcome, rel_path: str) -> ParseOutcome:
 
 
 def parse_all(entries: Sequence[FileEntry], settings: ParseSettings, workers: int,
-              progress: Progress | None) -> Iterator[ParseOutcome]:
-    """Parse files, across processes when there are many; outcomes come in
-    the order of `entries`, as they are ready."""
-    from generator.parse import parse_file
+              progress: Progress | None) -> Iterator[Fresh]:
+    """Parse files, across processes when there are many; they come in the
+    order of `entries`, as they are ready."""
+    from generator.parse import fresh, parse_file, unpack
 
     count = workers or os.cpu_count() or 1
     if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
         for index, entry in enumerate(entries, start=1):
-            yield parse_file(entry, settings)
+            yield fresh(parse_file(entry, settings))
             if progress:
                 progress("parse", index, len(entries))
         return
@@ -416,9 +415,9 @@ def parse_all(entries: Sequence[FileEntry], settings: ParseSettings, workers: in
     chunk = max(8, min(64, len(entries) // (count * 8)))
     with ProcessPoolExecutor(max_workers=count, initializer=_warm_worker,
                              initargs=(settings,)) as pool:
-        for index, outcome in enumerate(pool.map(_parse_in_worker, entries, chunksize=chunk),
-                                        start=1):
-            yield outcome
+        for index, packed in enumerate(pool.map(_parse_in_worker, entries, chunksize=chunk),
+                                       start=1):
+            yield unpack(packed)
             if progress and index % 50 == 0:
                 progress("parse", index, len(entries))
 
@@ -433,11 +432,12 @@ def _warm_worker(settings: ParseSettings) -> None:
     settings.taxonomy  # parsed once per process; its automaton is built at first use
 
 
-def _parse_in_worker(entry: FileEntry) -> ParseOutcome:
-    from generator.parse import parse_file
+def _parse_in_worker(entry: FileEntry) -> Packed:
+    """The file's outcome packed as the cache stores it (see parse.pack)."""
+    from generator.parse import pack, parse_file
 
     assert _WORKER_SETTINGS is not None
-    return parse_file(entry, _WORKER_SETTINGS)
+    return pack(parse_file(entry, _WORKER_SETTINGS))
 
 
 def _unknown_tag_problems(outcomes: Iterable[ParseOutcome]) -> list[Problem]:

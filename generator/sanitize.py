@@ -52,6 +52,8 @@ _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # mean nothing in HTML: C0 controls other than tab/newline/CR, DEL, U+FFFE/U+FFFF;
 # and stray byte-order marks, which a parser drops only at the start of a text.
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe\uffff]")
+# How every numeric character reference starts ("&#5;", "&#x7f;").
+NUMERIC_REFERENCE = "&#"
 # html5ever (inside nh3) walks the stack of open elements for every block-level
 # tag, so its time grows with nesting depth × tag count: 100,000 nested <div>
 # took minutes. Real articles nest fewer than 50 deep; deeper is refused.
@@ -186,8 +188,14 @@ def sanitize_body_with_text(body: str, drop_images: frozenset[str] = frozenset()
     """sanitize_body and the plain text of its result, from one parse."""
     body = CONTROL_CHARS.sub("", body)
     check_nesting(body)
-    # Again after: a character reference such as &#5; is decoded by the parser.
-    cleaned = CONTROL_CHARS.sub("", _CLEANER.clean(strip_feed_footer(body)))
+    body = strip_feed_footer(body)  # may join an "&" and a "#" it had between them
+    cleaned = _CLEANER.clean(body)
+    if NUMERIC_REFERENCE in body:
+        # Again after: a character reference such as &#5; is decoded by the parser.
+        # Only a numeric one can give these characters (no named reference
+        # stands for one), and without one nh3's output has none of them:
+        # its text and attributes come from the body, its markup is ASCII.
+        cleaned = CONTROL_CHARS.sub("", cleaned)
     if not cleaned.strip():
         return Sanitized("", "")
     return _tidy(cleaned, drop_images)
@@ -306,41 +314,41 @@ def _remove_keep_tail(el: etree._Element) -> None:
 
 
 def _split_double_breaks(p: etree._Element) -> None:
-    """Turn <p>a<br><br>b</p> (how VOA marks paragraphs) into <p>a</p><p>b</p>."""
-    runs = _break_runs(p)
+    """Turn <p>a<br><br>b</p> (how VOA marks paragraphs) into <p>a</p><p>b</p>.
+
+    The first piece is `p` itself, stripped of its attributes as a new <p>
+    would be: what precedes the first run stays where it is, and only the
+    later pieces are made and filled."""
+    children = list(p)
+    runs = _break_runs(children)
     if not runs:
         return
-    pieces: list[etree._Element] = []
-    current = p.makeelement("p")
-    current.text = p.text
-    children = list(p)
+    if p.getparent() is None:
+        return
+    tail = p.tail
+    p.tail = None  # the last piece's; addnext puts a sibling after the tail
+    p.attrib.clear()
+    piece = p
     index = 0
     while index < len(children):
-        child = children[index]
         run = runs.get(index)
         if run:
-            pieces.append(current)
-            current = p.makeelement("p")
-            current.text = children[index + run - 1].tail
+            for br in children[index:index + run]:
+                p.remove(br)  # with its tail: whitespace, or the next piece's text
+            following = p.makeelement("p")
+            following.text = children[index + run - 1].tail
+            piece.addnext(following)
+            piece = following
             index += run
             continue
-        current.append(child)
+        if piece is not p:
+            piece.append(children[index])
         index += 1
-    pieces.append(current)
-    parent = p.getparent()
-    if parent is None:
-        return
-    position = parent.index(p)
-    tail = p.tail
-    parent.remove(p)
-    for offset, piece in enumerate(pieces):
-        parent.insert(position + offset, piece)
-    pieces[-1].tail = tail
+    piece.tail = tail
 
 
-def _break_runs(p: etree._Element) -> dict[int, int]:
+def _break_runs(children: list[etree._Element]) -> dict[int, int]:
     """Start index → length of each run of 2+ <br> with only whitespace between."""
-    children = list(p)
     runs: dict[int, int] = {}
     index = 0
     while index < len(children):
@@ -393,10 +401,8 @@ def html_to_text(safe_html: str) -> str:
 def _plain_text(root: etree._Element) -> str:
     """The text of `root`, one paragraph per line. Adds a newline to the tail
     of every <br> and text block in the tree."""
-    for br in root.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    for block in root.iter(*_TEXT_BLOCKS):
-        block.tail = "\n" + (block.tail or "")
+    for element in root.iter("br", *_TEXT_BLOCKS):  # one walk, not one per kind
+        element.tail = "\n" + (element.tail or "")
     text = _STRING_VALUE(root)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)

@@ -25,6 +25,10 @@ _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_YAML_NESTING = 100
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 _BLOCK_INDICATORS = re.compile(r"^[ \t]*(?:[-?:][ \t]+){2,}", re.MULTILINE)
+# The same at the start of every later line (after a "\n", as "^" above):
+# a pattern that starts with a literal is searched for quickly, where "^"
+# is tried at every position of the text.
+_LATER_BLOCK_INDICATORS = re.compile(r"\n[ \t]*(?:[-?:][ \t]+){2,}")
 
 
 def _nesting(yaml_text: str) -> int:
@@ -32,12 +36,21 @@ def _nesting(yaml_text: str) -> int:
     most block indicators ('- - - x') on one line. Brackets inside quoted
     strings count too, which only matters for absurd front matter."""
     depth = deepest = 0
-    for bracket in _FLOW_BRACKETS.finditer(yaml_text):
-        depth = depth + 1 if bracket.group() in "[{" else max(0, depth - 1)
-        deepest = max(deepest, depth)
-    indicators = max((len(m.group().split()) for m in _BLOCK_INDICATORS.finditer(yaml_text)),
-                     default=0)
-    return deepest + indicators
+    if "[" in yaml_text or "{" in yaml_text:  # without an opening one, depth stays 0
+        for bracket in _FLOW_BRACKETS.finditer(yaml_text):
+            depth = depth + 1 if bracket.group() in "[{" else max(0, depth - 1)
+            deepest = max(deepest, depth)
+    return deepest + _most_block_indicators(yaml_text)
+
+
+def _most_block_indicators(yaml_text: str) -> int:
+    """The most block indicators at the start of one line, counting only
+    lines with two or more (what _BLOCK_INDICATORS finds); 0 if none has."""
+    first = _BLOCK_INDICATORS.match(yaml_text)
+    counts = [len(m.group().split()) for m in _LATER_BLOCK_INDICATORS.finditer(yaml_text)]
+    if first is not None:
+        counts.append(len(first.group().split()))
+    return max(counts, default=0)
 
 
 def _refuse_aliases(node: yaml.Node) -> None:
@@ -69,7 +82,7 @@ def _compose_and_construct(yaml_text: str) -> tuple[Any, Any]:
         if "*" in yaml_text:  # an alias is written '*name': without one, no node repeats
             _refuse_aliases(node)
         try:
-            return node, loader.construct_document(node)
+            return node, _construct(loader, node)
         except (ValueError, TypeError, OverflowError) as exc:
             # PyYAML lets these out for a value it recognises but cannot build,
             # such as the date 2022-02-30: report them as a YAML error there.
@@ -78,6 +91,55 @@ def _compose_and_construct(yaml_text: str) -> tuple[Any, Any]:
                 _unbuildable(node).start_mark) from exc
     finally:
         loader.dispose()
+
+
+_TAG = "tag:yaml.org,2002:"
+# The scalar tags whose SafeConstructor functions build the value at once
+# (those of sequences and mappings are generators it runs later).
+_SCALAR_TAGS = frozenset(_TAG + name for name in
+                         ("null", "bool", "int", "float", "binary", "timestamp", "str"))
+# Mapping keys that make SafeConstructor rewrite the mapping's node first.
+_MERGE_OR_VALUE = frozenset((_TAG + "merge", _TAG + "value"))
+
+
+class _NotPlain(Exception):
+    """The node holds something _plain_value leaves to the loader."""
+
+
+def _construct(loader: Any, node: yaml.Node) -> Any:
+    """loader.construct_document(node), most of it skipped for plain front
+    matter: PyYAML's constructor makes every mapping and sequence through a
+    generator it runs later and looks every node up twice, about half of
+    reading a Hexo file's header. On anything else, or on any error, the
+    loader constructs the whole document itself, so what comes back (or is
+    raised, and in which order) is what it gives."""
+    try:
+        return _plain_value(loader, node)
+    except Exception:
+        return loader.construct_document(node)
+
+
+def _plain_value(loader: Any, node: yaml.Node) -> Any:
+    """The value SafeConstructor builds from a tree (no node reached twice:
+    see _refuse_aliases) of mappings with scalar keys, sequences and scalars
+    of the standard tags, by the same scalar functions; raise _NotPlain
+    for any other node."""
+    tag = node.tag
+    kind = type(node)
+    if kind is yaml.ScalarNode and tag in _SCALAR_TAGS:
+        return node.value if tag == _TAG + "str" else loader.yaml_constructors[tag](loader, node)
+    if kind is yaml.SequenceNode and tag == _TAG + "seq":
+        return [_plain_value(loader, item) for item in node.value]
+    if kind is yaml.MappingNode and tag == _TAG + "map":
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            # Scalar keys of these tags construct to hashable values.
+            if type(key_node) is not yaml.ScalarNode or key_node.tag in _MERGE_OR_VALUE:
+                raise _NotPlain
+            key = _plain_value(loader, key_node)
+            mapping[key] = _plain_value(loader, value_node)
+        return mapping
+    raise _NotPlain
 
 
 def _unbuildable(node: yaml.Node) -> yaml.Node:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import NamedTuple
 
 from generator.models import RawDoc, ReadError
 from generator.readers.common import list_field, text_field
@@ -26,6 +27,11 @@ FORMAT = "feed-markdown"
 _EPOCH = re.compile(r"\A\s*<!--\s*(\d{9,14})\s*-->[ \t]*\n")
 _HEADING = re.compile(r"\A\s*\[(?P<title>.*)\]\((?P<url>[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)"
                       r"[ \t]*\n-{3,}[ \t]*\n", re.DOTALL)
+# _HEADING in two parts (see _heading): where the title starts, and what must
+# follow it.
+_TITLE_START = re.compile(r"\A\s*\[")
+_AFTER_TITLE = re.compile(r"\]\((?P<url>[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)"
+                          r"[ \t]*\n-{3,}[ \t]*\n")
 _HEADING_LINE = re.compile(r"\A\s*\[.*\]\(.*\)[ \t]*\n-{3,}[ \t]*\n")
 # The item's own date line: RFC 822 inside <i> (VOA), or "DD/MM/YYYY - HH:MM" (RFI).
 _DATE_LINE = re.compile(
@@ -53,14 +59,14 @@ def read(source: Source) -> RawDoc:
         archived_ms = int(epoch.group(1))
         line += 1
         body = body[epoch.end():]
-    heading = _HEADING.match(body)
+    heading = _heading(body)
     if heading is None:
         raise ReadError("expected the '[title](url)' line underlined with '------' after the "
                         "<!--epoch--> comment", line)
-    title = html.unescape(heading.group("title")).strip()
-    url = heading.group("url").strip() or None
+    title = html.unescape(heading.title).strip()
+    url = heading.url.strip() or None
     heading_line = line
-    rest = body[heading.end():]
+    rest = body[heading.end:]
     fields = _split_head(rest)
     fm = source.front_matter
     front = fm.data if fm else {}
@@ -79,6 +85,31 @@ def read(source: Source) -> RawDoc:
                  "body": heading_line + 2},
         warnings=(),
     )
+
+
+class _Heading(NamedTuple):
+    title: str
+    url: str
+    end: int  # where the heading's underline ends
+
+
+def _heading(body: str) -> _Heading | None:
+    """What _HEADING.match(body) finds, without its cost: its greedy title
+    runs to the end of the body and gives back one character at a time
+    until the rest matches (≈30 µs on an article). The title ends at a
+    "](" that _AFTER_TITLE matches from, the last one as greedy matching
+    gives: those are tried from the end, each found by one rfind."""
+    start = _TITLE_START.match(body)  # "\s*" then "[": no other way to match
+    if start is None:
+        return None
+    end = len(body)
+    while True:
+        end = body.rfind("](", start.end(), end + 1)
+        if end < 0:
+            return None
+        rest = _AFTER_TITLE.match(body, end)
+        if rest is not None:
+            return _Heading(body[start.end():end], rest.group("url"), rest.end())
 
 
 def _split_head(rest: str) -> dict[str, str | None]:
