@@ -600,6 +600,7 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
 
     global _RENDER_STATE
     renderer.load_templates()
+    renderer.list_order()  # made now, so that the workers share it
     forking = multiprocessing.get_context("fork")
     _share_cards(renderer, [job for job, _ in pending], forking, count)
     _RENDER_STATE = (renderer, pending, cache.path if cache.db is not None else None, fresh,

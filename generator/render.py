@@ -31,8 +31,8 @@ from markupsafe import Markup, escape
 from generator import __version__, chart, seo, urls
 from generator.collect import Month, PagePart, by_month, local, month_parts
 from generator.config import Config
-from generator.events import Event, counts_by_month, in_month, interleave, \
-    split_events, tagged
+from generator.events import Event, ListOrder, counts_by_month, in_month, interleave, \
+    list_order, split_events, tagged
 from generator.models import Article, Outlet, Page
 
 KIND_LABELS = {"person": "人物", "country": "国家和地区", "organisation": "组织机构",
@@ -82,6 +82,15 @@ class CardView(NamedTuple):
     title: str
     summary: str
     tags: tuple[tuple[str, str], ...]  # (link, name)
+
+
+class NavLink(NamedTuple):
+    """An authored page in the header of every page. Not a dict: the template
+    reads `p.path`, and on a dict Jinja gets there only after getattr has
+    raised AttributeError (≈4 µs a page, on every page)."""
+
+    title: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -178,6 +187,20 @@ def _bounded(memo: dict[Any, Any]) -> dict[Any, Any]:
     return memo
 
 
+class _Rendered(dict[str, Markup]):
+    """A macro's output by its argument, made on first use (a dict, so that
+    a page's dozen lookups run in C: see Renderer.tag_items)."""
+
+    def __init__(self, macro: Callable[[str], Markup]) -> None:
+        super().__init__()
+        self._macro = macro
+
+    def __missing__(self, key: str) -> Markup:
+        html = self._macro(key)
+        _bounded(self)[key] = html
+        return html
+
+
 def _card_at_level(card: str, level: int) -> str:
     """A level-3 card with its title heading at `level`. The card's text is
     escaped, so its only "<h3 " and "</h3>" are the title's own tags."""
@@ -201,15 +224,15 @@ class SharedCards:
 
     def __init__(self, articles: Sequence[Article], cards: Sequence[str]) -> None:
         self._text = "".join(cards)
-        self._spans: dict[int, tuple[int, int]] = {}
+        self._spans: dict[int, slice] = {}
         end = 0
         for article, card in zip(articles, cards, strict=True):
-            self._spans[id(article)] = (end, end + len(card))  # the site model keeps it alive
+            self._spans[id(article)] = slice(end, end + len(card))  # the site model keeps it alive
             end += len(card)
 
     def get(self, article: Article) -> str | None:
         span = self._spans.get(id(article))
-        return None if span is None else self._text[span[0]:span[1]]
+        return None if span is None else self._text[span]
 
 
 # MarkupSafe 3's C escaper, the core of escape() (None in another MarkupSafe:
@@ -304,11 +327,18 @@ class Renderer:
         self.env.filters["card_views"] = self.card_views
         self.env.filters["tag_links"] = self.tag_links
         self.env.filters["card_html"] = self.card_html
+        self.env.filters["tag_items"] = self.tag_items
+        self.env.filters["link_items"] = self.link_items
         self._cards: dict[int, str] = {}
-        self._shared_cards: SharedCards | None = None
-        self._card_macro: Any = None
+        self._shared_cards = SharedCards((), ())  # none until share_cards
         self._views: dict[int, CardView] = {}
         self._tag_links: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+        # Items of article pages' lists, by macro name (see tag_items, link_items).
+        self._tag_items: dict[str, _Rendered] = {}
+        self._link_items: dict[str, dict[int, Markup]] = defaultdict(dict)
+        self._macros: Any = None
+        self._list_order: ListOrder | None = None
+        self._list_order_made = False
         self.env.globals["card_html"] = self.card_html
         self._fingerprints: dict[int, str] = {}
         self._frozen: dict[int, tuple[Any, Any]] = {}
@@ -349,7 +379,7 @@ class Renderer:
             "day": small(lambda dt: _day(local(dt, zone))),
             "short_day": lambda dt: f"{local(dt, zone).month}月{local(dt, zone).day}日",
             "full_time": lambda dt: _full_time(local(dt, zone)),
-            "nav_pages": [{"title": p.title, "path": f"{p.slug}/"} for p in self.site.pages],
+            "nav_pages": [NavLink(p.title, f"{p.slug}/") for p in self.site.pages],
             "event_day": lambda e: _day(e.day),
             "article_ld": lambda a: seo.article_json_ld(a, self.config, self.link,
                                                         list(map(tag_name, a.tags))),
@@ -361,7 +391,7 @@ class Renderer:
         """An article's timeline card, rendered once per build and reused on every
         list page that shows it (timeline, month, tag and outlet pages). Only the
         level-3 card is kept; month pages (level 2) get it with the heading changed."""
-        card = self._shared_cards.get(article) if self._shared_cards is not None else None
+        card = self._shared_cards.get(article)
         if card is None:
             card = self._cards.get(id(article))
             if card is None:
@@ -370,9 +400,38 @@ class Renderer:
 
     def render_card(self, article: Article) -> str:
         """The article's card at CARD_LEVEL, as plain text."""
-        if self._card_macro is None:
-            self._card_macro = self.env.get_template("_macros.html").module.card  # type: ignore[attr-defined]
-        return str(self._card_macro(self.card_view(article), CARD_LEVEL))
+        return str(self._macro("card")(self.card_view(article), CARD_LEVEL))
+
+    def tag_items(self, slugs: Iterable[str], macro: str) -> Markup:
+        """Each tag as `macro` of _macros.html shows it, joined. A tag's item
+        is the same on every page, so it is rendered once per build: rendered
+        in the page, an article's dozen tags (twice: a list and meta tags) were
+        over a hundred escaped pieces of every article page."""
+        items = self._tag_items.get(macro)
+        if items is None:
+            items = self._tag_items[macro] = _Rendered(self._macro(macro))
+        return _as_markup("".join(map(items.__getitem__, slugs)))
+
+    def link_items(self, articles: Iterable[Article], macro: str) -> Markup:
+        """Each article as `macro` of _macros.html shows its CardView, joined:
+        an article's item is rendered once and reused on the other article
+        pages that list it (kept while it is likely to be shown again; see
+        _bounded)."""
+        items = self._link_items[macro]
+        parts = []
+        for article in articles:
+            html = items.get(id(article))
+            if html is None:
+                html = self._macro(macro)(self.card_view(article))
+                _bounded(items)[id(article)] = html  # the site model keeps the article alive
+            parts.append(html)
+        return _as_markup("".join(parts))
+
+    def _macro(self, name: str) -> Callable[..., Markup]:
+        """A macro of _macros.html (its module is made once)."""
+        if self._macros is None:
+            self._macros = self.env.get_template("_macros.html").module
+        return getattr(self._macros, name)  # type: ignore[no-any-return]
 
     def share_cards(self, cards: SharedCards) -> None:
         """Take cards rendered before the render workers fork (see SharedCards)."""
@@ -548,12 +607,21 @@ class Renderer:
             return job.text
         # Months are grouped for this render only: kept on the job, they would
         # pile up in a render worker until the build ends.
-        context = {name: value.grouped() if type(value) is LazyMonths else value
-                   for name, value in job.context.items()}
+        context = {name: value.grouped(self.list_order()) if type(value) is LazyMonths
+                   else value for name, value in job.context.items()}
         template = self._templates.get(job.template)
         if template is None:
             template = self._templates[job.template] = self.env.get_template(job.template)
         return template.render(page_path=_site_path(job.path), bodies=bodies or {}, **context)
+
+    def list_order(self) -> ListOrder | None:
+        """The site's articles in the order list pages show them (see
+        events.ListOrder), made on first use: the first list page, or the
+        build before it forks render workers, so that they share it."""
+        if not self._list_order_made:
+            self._list_order = list_order(self.site.articles, self.config.zone)
+            self._list_order_made = True
+        return self._list_order
 
     def _page(self, template: str, site_path: str, bodies: tuple[Article, ...] = (),
               **context: Any) -> PageJob:
@@ -918,8 +986,8 @@ class LazyMonths:
     events: tuple[Event, ...]
     timezone: str
 
-    def grouped(self) -> list[Any]:
-        return interleave(self.articles, self.events, ZoneInfo(self.timezone))
+    def grouped(self, order: ListOrder | None = None) -> list[Any]:
+        return interleave(self.articles, self.events, ZoneInfo(self.timezone), order)
 
 
 def _bytecode_cache(config: Config, base_key: str) -> FileSystemBytecodeCache | None:
