@@ -78,7 +78,7 @@ def deduplicate(articles: Sequence[Article], zone: ZoneInfo) -> tuple[list[Artic
                                                                       list[Duplicate]]:
     """One article per identity: same original URL, or same outlet + title + day."""
     kept: dict[str, Article] = {}
-    by_alias: dict[tuple[str, str, str], str] = {}
+    by_alias: dict[Alias, str] = {}
     duplicates: list[Duplicate] = []
     aliases = _Aliases(zone)
     for article in sorted(articles, key=_preference):

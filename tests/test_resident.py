@@ -5,7 +5,9 @@ build in a fresh process."""
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -19,6 +21,18 @@ def forget_everything_resident() -> None:
     """What a fresh process starts with."""
     cache_module._DECODED.forget()
     render.RESIDENT.base_key, render.RESIDENT.entries = "", {}
+
+
+@contextmanager
+def as_a_fresh_process() -> Iterator[None]:
+    """Run with nothing in memory, then give this process its memory back."""
+    decoded, memo = cache_module._DECODED, render.RESIDENT
+    kept = (decoded.path, decoded.outcomes, memo.base_key, memo.entries)
+    forget_everything_resident()
+    try:
+        yield
+    finally:
+        decoded.path, decoded.outcomes, memo.base_key, memo.entries = kept
 
 
 def test_a_second_build_in_the_same_process_decodes_no_cached_article_again(
@@ -78,13 +92,9 @@ def test_rebuilds_in_one_process_equal_clean_builds_in_a_fresh_one(tmp_path: Pat
             name = names.pop(rng.randrange(len(names)))
             (site.content / name).unlink()
         site.build()
-        kept = (cache_module._DECODED.path, cache_module._DECODED.outcomes,
-                render.RESIDENT.base_key, render.RESIDENT.entries)
-        forget_everything_resident()
         reference = tmp_path / f"reference{step}"
-        site.build(clean=True, output=reference)
-        (cache_module._DECODED.path, cache_module._DECODED.outcomes,
-         render.RESIDENT.base_key, render.RESIDENT.entries) = kept
+        with as_a_fresh_process():
+            site.build(clean=True, output=reference)
         assert site.files() == site.files(reference), f"step {step}: {action}"
 
 
