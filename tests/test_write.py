@@ -228,3 +228,56 @@ def test_the_manifest_is_compact_json_of_its_entries(tmp_path: Path) -> None:
     assert write._mtimes_path(live).read_text(encoding="utf-8") == \
         json.dumps(stamps, separators=(",", ":"))
     assert sorted(manifest.files) == sorted(names)
+
+
+def read_from_disk(folder: Path) -> write.Manifest | None:
+    """load_manifest with nothing remembered by this process."""
+    write._WRITTEN.forget()
+    return load_manifest(folder)
+
+
+def test_a_manifest_this_process_wrote_reads_back_as_written(tmp_path: Path) -> None:
+    output = tmp_path / "public"
+    write_site(output, {"b/index.html": b"B", "a/index.html": b"A"}, keys={"a/index.html": "k"})
+    write_site(output, {"b/index.html": b"B2", "a/index.html": b"A"}, keys={"a/index.html": "k"})
+    for folder in (output.resolve(), spare_of(output)):
+        remembered = load_manifest(folder)
+        spare = write.SpareManifest.load(folder)
+        on_disk = read_from_disk(folder)
+        assert remembered is not None and on_disk is not None and spare is not None
+        assert remembered == on_disk
+        assert list(remembered.files) == list(on_disk.files)
+        assert {rel: list(e[:2]) for rel, e in spare.files.items()} == \
+            {rel: [e.digest, e.size] for rel, e in on_disk.files.items()}
+        assert spare.mtimes == {rel: e.mtime_ns for rel, e in on_disk.files.items()}
+
+
+@pytest.mark.parametrize("which", ["manifest", "mtimes"])
+def test_a_manifest_file_changed_after_the_build_is_read_again(
+        tmp_path: Path, which: str) -> None:
+    # The same size and a restored mtime: only the ctime tells it was changed.
+    output = tmp_path / "public"
+    write_site(output, {"a/index.html": b"A"})
+    live = output.resolve()
+    path = live / MANIFEST if which == "manifest" else write._mtimes_path(live)
+    text = path.read_text(encoding="utf-8")
+    before = os.stat(path)
+    assert load_manifest(live) is not None  # remembered
+    time.sleep(0.01)
+    if which == "manifest":
+        digest = json.loads(text)["files"]["a/index.html"][0]
+        edited = text.replace(digest, digest[::-1])
+    else:
+        mtime = str(json.loads(text)["mtimes"]["a/index.html"])
+        edited = text.replace(mtime, mtime[:-1] + ("1" if mtime[-1] != "1" else "2"))
+    assert edited != text and len(edited) == len(text)
+    path.write_text(edited, encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    found = load_manifest(live)
+    assert found is not None
+    entry = found.files["a/index.html"]
+    if which == "manifest":
+        assert entry.digest == json.loads(edited)["files"]["a/index.html"][0]
+    else:
+        assert entry.mtime_ns == json.loads(edited)["mtimes"]["a/index.html"]
+    assert found == read_from_disk(live)
