@@ -185,12 +185,12 @@ class SiteWriter:
             return
         self._start()
         assert self.spare is not None
-        target = self.spare / rel
+        target = f"{os.fspath(self.spare)}/{rel}"
         if self.spare_manifest is None:
-            _write_new(target, data)  # a freshly reset spare: nothing there is shared
+            written = _write_new(target, data)  # a freshly reset spare: nothing there is shared
         else:
-            _replace_with_bytes(target, data)
-        self.entries[rel] = _entry(target, digest, key)
+            written = _replace_with_bytes(target, data)
+        self.entries[rel] = Entry(digest, written.st_size, written.st_mtime_ns, key)
         self.changed.append(rel)
 
     def direct(self) -> DirectWriter:
@@ -306,12 +306,9 @@ class DirectWriter:
         before = self.previous.get(rel)
         if before is not None and _same(self.live, rel, digest, before):
             return None
-        target = self.spare / rel
-        if self.fresh:
-            _write_new(target, data)
-        else:
-            _replace_with_bytes(target, data)
-        return _entry(target, digest, key)
+        target = f"{os.fspath(self.spare)}/{rel}"
+        written = _write_new(target, data) if self.fresh else _replace_with_bytes(target, data)
+        return Entry(digest, written.st_size, written.st_mtime_ns, key)
 
 
 def commit(staging: Staging, extra_dirs: Iterable[str] = ()) -> WriteResult:
@@ -613,19 +610,46 @@ def _share(source: str | Path, target: str | Path) -> None:
     os.replace(temp, target_name)
 
 
-def _write_new(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as handle:
-        handle.write(data)
+# The page writers below take string paths and call the os module directly:
+# a cold build writes every page (≈14,000 at 10,000 articles), and pathlib's
+# objects, its mkdir and a stat by name after writing cost ≈40 µs a page more.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
-def _replace_with_bytes(target: Path, data: bytes) -> None:
+def _write_new(target: str, data: bytes) -> os.stat_result:
+    """Write `data` to the file `target` (its folder made if missing); its stat."""
+    _make_parent(target)
+    return _write_file(target, data)
+
+
+def _replace_with_bytes(target: str, data: bytes) -> os.stat_result:
     # Never write through an existing file: it may be a hard link into the live site.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(target.name + ".timeline-tmp")
-    with open(temp, "wb") as handle:
-        handle.write(data)
-    os.replace(temp, target)
+    _make_parent(target)
+    temp = target + ".timeline-tmp"
+    written = _write_file(temp, data)
+    os.replace(temp, target)  # the same inode, so `written` describes the target
+    return written
+
+
+def _make_parent(target: str) -> None:
+    folder = os.path.dirname(target)
+    try:
+        os.mkdir(folder)  # most pages have a folder of their own
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+
+
+def _write_file(path: str, data: bytes) -> os.stat_result:
+    handle = os.open(path, _CREATE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view):]
+        return os.fstat(handle)
+    finally:
+        os.close(handle)
 
 
 def intact(live: Path | None, rel: str, entry: Entry) -> bool:
