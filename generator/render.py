@@ -17,9 +17,11 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from itertools import chain, compress, count
+from operator import is_not
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping, \
-    NamedTuple, Sequence, TypeVar, cast
+from typing import Any, Callable, Generic, Hashable, Iterable, Iterator, Mapping, \
+    MutableMapping, NamedTuple, Sequence, TypeVar, cast
 
 from zoneinfo import ZoneInfo
 
@@ -29,7 +31,8 @@ import markupsafe
 from markupsafe import Markup, escape
 
 from generator import __version__, chart, seo, urls
-from generator.collect import Month, PagePart, by_month, local, month_parts
+from generator.collect import Month, PagePart, by_month, local, local_months, \
+    pack_months, runs_by_month
 from generator.config import Config
 from generator.events import Event, ListOrder, counts_by_month, in_month, interleave, \
     list_order, split_events, tagged
@@ -340,7 +343,8 @@ class Renderer:
         self._list_order: ListOrder | None = None
         self._list_order_made = False
         self.env.globals["card_html"] = self.card_html
-        self._fingerprints: dict[int, str] = {}
+        for memo in (FINGERPRINTS, SITEMAP_ENTRIES):
+            memo.bound(self.site.articles)
         self._frozen: dict[int, tuple[Any, Any]] = {}
         # Loaded templates by name: the environment's own cache is an LRU
         # whose every hit reorders a deque (templates do not change during
@@ -513,15 +517,15 @@ class Renderer:
         articles and plain values (an article page: 10,000 of them, so no
         general walk); None for any other page."""
         parts = ["\x1eflat", job.path, job.template or "", job.text]
-        fingerprint = self.fingerprint
+        fingerprint = FINGERPRINTS
         for name, value in job.context.items():
             kind = type(value)
             if kind is Article:
                 parts.append(f"{name}={fingerprint(value)}")
             elif kind in _PLAIN:
                 parts.append(f"{name}={value!r}")
-            elif kind is tuple and all(type(a) is Article for a in value):
-                parts.append(f"{name}=({','.join(map(fingerprint, value))})")
+            elif kind is tuple and _only_articles(value):
+                parts.append(f"{name}=({','.join(FINGERPRINTS.many(value))})")
             else:
                 return None
         return "\x1f".join(parts)
@@ -532,7 +536,7 @@ class Renderer:
         context — output path, local year and month — follows from the article
         and the settings in the base key). One join per page: there are
         10,000 of them at 10,000 articles."""
-        fingerprint = self.fingerprint
+        fingerprint = FINGERPRINTS
         text = "\x1f".join((
             "\x1earticle", fingerprint(article),
             fingerprint(prev) if prev is not None else "-",
@@ -540,15 +544,10 @@ class Renderer:
             ",".join(map(fingerprint, related)), ",".join(map(fingerprint, same_event))))
         return hashlib.sha256((self._base_key + text).encode()).hexdigest()[:32]
 
-    def fingerprint(self, article: Article) -> str:
-        """What identifies an article's shown fields: its source bytes (every
-        field is parsed from them under settings that are part of the base
-        key), its slug and its tags."""
-        found = self._fingerprints.get(id(article))
-        if found is None:
-            found = f"{article.digest[:20]}|{article.slug}|{'/'.join(article.tags)}"
-            self._fingerprints[id(article)] = found
-        return found
+    @staticmethod
+    def fingerprint(article: Article) -> str:
+        """What identifies an article's shown fields (see _fingerprint)."""
+        return FINGERPRINTS(article)
 
     def _freeze(self, value: Any) -> Any:
         """A hashable, repr-stable stand-in for a page context value.
@@ -558,9 +557,13 @@ class Renderer:
         page's months — take short paths before the general walk."""
         kind = type(value)
         if kind is Article:
-            return self.fingerprint(value)
+            return FINGERPRINTS(value)
         if kind in _PLAIN:
             return value
+        if (kind is list or kind is tuple) and len(value) > 16 and _plain_rows(value):
+            # A long list of rows of plain values (the sitemap's 10,000
+            # entries): what the general walk below would make, in C.
+            return tuple(map(tuple, value))
         if kind is LazyMonths:
             return ("LazyMonths", self._articles(value.articles), self._freeze(value.events),
                     value.timezone)
@@ -593,7 +596,9 @@ class Renderer:
 
     def _articles(self, articles: Sequence[Any]) -> tuple[Any, ...]:
         """Fingerprints of a run of articles (anything else in it frozen as usual)."""
-        fingerprint, freeze = self.fingerprint, self._freeze
+        if _only_articles(articles):
+            return tuple(FINGERPRINTS.many(articles))
+        fingerprint, freeze = FINGERPRINTS, self._freeze
         return tuple(fingerprint(a) if type(a) is Article else freeze(a) for a in articles)
 
     def _freeze_container(self, value: Any) -> Any:
@@ -665,21 +670,24 @@ class Renderer:
     def _digest(self, prefix: str, *values: Any) -> str:
         """The digest of the group under `prefix`, made from `values`."""
         return RESIDENT.recall(self._base_key, ("group", prefix), values,
-                               lambda: self._compute_digest(values))
+                               lambda: self._compute_digest(values, prefix))
 
-    def _compute_digest(self, values: tuple[Any, ...]) -> str:
+    def _compute_digest(self, values: tuple[Any, ...], prefix: str = "") -> str:
         digest = hashlib.sha256(self._base_key.encode())
-        for value in values:
+        for index, value in enumerate(values):
             digest.update(b"\x1e")
-            digest.update(self._digest_text(value).encode())
+            digest.update(self._digest_text(value, (prefix, index)).encode())
         return digest.hexdigest()[:32]
 
-    def _digest_text(self, value: Any) -> str:
+    def _digest_text(self, value: Any, name: Hashable = None) -> str:
         """A value's part of a group digest. Runs of articles (a month's, a
         tag's: 80,000 references over all groups at 10,000 articles) are
-        their fingerprints joined, not a frozen tuple's repr."""
-        if type(value) is tuple and value and all(type(a) is Article for a in value):
-            return "A:" + "\x1f".join(map(self.fingerprint, value))
+        their fingerprints joined, not a frozen tuple's repr; a named run's
+        fingerprints are kept in step with it (see RunMemo)."""
+        if type(value) is tuple and value and _only_articles(value):
+            fingerprints = FINGERPRINTS.many(value) if name is None else RUNS.values(
+                self._base_key, ("fingerprints", name), value, FINGERPRINTS.many)
+            return "A:" + "\x1f".join(fingerprints)
         return repr(self._freeze(value))
 
     def _site_wide_pages(self) -> Iterator[PageJob]:
@@ -724,8 +732,15 @@ class Renderer:
     def _month_parts(self, first: str, items: Sequence[Article]) -> list[PagePart]:
         """The pages of the list whose first page is `first` (see month_parts);
         the same as last build's while the list holds the same articles."""
-        return RESIDENT.recall(self._base_key, ("parts", first), items, lambda: month_parts(
-            items, self.config.page_size, self.config.zone))
+        return RESIDENT.recall(self._base_key, ("parts", first), items, lambda: pack_months(
+            self._months(first, items), self.config.page_size))
+
+    def _months(self, first: str, items: Sequence[Article]) -> list[Month]:
+        """collect.by_month(items), reading only the articles that changed
+        since the last build of the list whose first page is `first`."""
+        months = RUNS.values(self._base_key, ("months", first), items,
+                             functools.partial(local_months, zone=self.config.zone))
+        return runs_by_month(items, months)
 
     def _month_links(self, first: str, parts: Sequence[PagePart]) -> list[tuple[str, int, str]]:
         """(label, count, page) for each month of a list (given as its pages),
@@ -923,8 +938,7 @@ class Renderer:
 
     def sitemap(self) -> PageJob:
         entries: list[tuple[str, str | None]] = [("", None)]
-        entries += [(urls.article(a.slug), a.published.strftime("%Y-%m-%d"))
-                    for a in self.site.articles]
+        entries += SITEMAP_ENTRIES.many(self.site.articles)
         entries += [(urls.month(m.year, m.month), None) for m in self.site.months]
         entries += [(urls.tag(slug), None) for slug in self.site.tag_articles]
         return self._page("sitemap.xml", "sitemap.xml", entries=entries)
@@ -975,6 +989,125 @@ def _equal(old: Any, new: Any) -> bool:
 
 
 RESIDENT = ResidentMemo()
+
+
+class ArticleMemo(Generic[T]):
+    """A value made from one article alone, kept for as long as this process
+    keeps seeing the article.
+
+    The watch server's next build gets the same Article objects again (see
+    ResidentMemo), so values that every build used to make afresh for every
+    article (fingerprints for the digests of the big tag groups: ≈70,000 a
+    one-article rebuild at 10,000 articles; sitemap entries) are made once.
+    Keyed by identity, since hashing an Article hashes all its fields; the
+    memo holds each article, so no other object can take its id while its
+    value is here. An article's fields never change, nor does `make`, so
+    nothing here can go stale; `bound` only limits the memory."""
+
+    def __init__(self, make: Callable[[Article], T]) -> None:
+        self._make = make
+        self._values: dict[int, T] = {}
+        self._held: dict[int, Article] = {}
+
+    def __call__(self, article: Article) -> T:
+        found = self._values.get(id(article))
+        if found is None:
+            found = self._values[id(article)] = self._make(article)
+            self._held[id(article)] = article
+        return found
+
+    def many(self, articles: Sequence[Article]) -> list[T]:
+        """The value of each article, in order (in C when all are known)."""
+        try:
+            return list(map(self._values.__getitem__, map(id, articles)))
+        except KeyError:
+            return list(map(self, articles))
+
+    def bound(self, articles: Sequence[Article]) -> None:
+        """Forget articles other than these once they could outnumber them
+        (edited and deleted ones pile up over a long watch session)."""
+        if len(self._values) > 2 * len(articles) + MEMO_LIMIT:
+            self._values = {id(a): v for a in articles
+                            if (v := self._values.get(id(a))) is not None}
+            self._held = {id(a): a for a in articles if id(a) in self._values}
+
+    def forget(self) -> None:
+        self._values, self._held = {}, {}
+
+
+class RunMemo:
+    """Per-article values of named runs of articles (a tag's list, a month's),
+    from the last build in this process, brought in step with the run.
+
+    A one-article rebuild changes a dozen big runs (the article's tags: up to
+    every article of the site each) by one article, and they were read whole
+    again: one Article lookup per item is ≈0.5 µs in a big, cold heap. Here
+    the common ends of the old and new run are found by comparing pointers,
+    and only the values of the articles between them are made. The runs
+    held keep their articles alive, so identity means the same article."""
+
+    def __init__(self) -> None:
+        self.base_key = ""
+        self.runs: dict[Hashable, tuple[Sequence[Article], list[Any]]] = {}
+
+    def values(self, base_key: str, name: Hashable, articles: Sequence[Article],
+               make: Callable[[Sequence[Article]], list[T]]) -> list[T]:
+        """make(articles), from the last values of the run `name` where its
+        articles are the same objects (the list returned is not to be changed)."""
+        if base_key != self.base_key or len(self.runs) >= MEMO_LIMIT:
+            self.base_key, self.runs = base_key, {}
+        found = self.runs.get(name)
+        if found is None:
+            values = make(articles)
+        elif found[0] is articles:
+            return found[1]
+        else:
+            old, old_values = found
+            head, tail = _common_ends(old, articles)
+            values = old_values[:head] + make(articles[head:len(articles) - tail]) + \
+                old_values[len(old) - tail:]
+        self.runs[name] = (articles, values)
+        return values
+
+
+def _common_ends(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, int]:
+    """How many items at the start and then at the end of both are the same
+    objects (never more than the shorter holds): pointer comparisons in C,
+    stopping at the first difference."""
+    shorter = min(len(old), len(new))
+    head = next(compress(count(), map(is_not, old, new)), shorter)
+    tail = next(compress(count(), map(is_not, reversed(old), reversed(new))), shorter)
+    return head, min(tail, shorter - head)
+
+
+RUNS = RunMemo()
+
+
+def _fingerprint(article: Article) -> str:
+    """What identifies an article's shown fields: its source bytes (every
+    field is parsed from them under settings that are part of the base
+    key), its slug and its tags."""
+    return f"{article.digest[:20]}|{article.slug}|{'/'.join(article.tags)}"
+
+
+def _sitemap_entry(article: Article) -> tuple[str, str | None]:
+    return urls.article(article.slug), article.published.strftime("%Y-%m-%d")
+
+
+FINGERPRINTS = ArticleMemo(_fingerprint)
+SITEMAP_ENTRIES = ArticleMemo(_sitemap_entry)
+
+
+def _only_articles(values: Sequence[Any]) -> bool:
+    """Every item is an Article (exactly), checked in C: runs of articles
+    are long (a big tag's: 9,000)."""
+    return bool(values) and set(map(type, values)) == {Article}
+
+
+def _plain_rows(values: Sequence[Any]) -> bool:
+    """Every item is a tuple of values that stand for themselves (see _PLAIN)."""
+    return set(map(type, values)) == {tuple} and \
+        set(map(type, chain.from_iterable(values))) <= _PLAIN
 
 
 @dataclass(frozen=True)

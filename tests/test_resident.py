@@ -4,16 +4,22 @@ build in a fresh process."""
 
 from __future__ import annotations
 
+import copy
+import json
 import random
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pytest
 
 import generator.cache as cache_module
 import generator.codec as codec
+import generator.collect as collect
 import generator.render as render
+import generator.write as write
+from tests.conftest import ROOT
 from tests.test_incremental import Site, make_article
 
 
@@ -21,18 +27,29 @@ def forget_everything_resident() -> None:
     """What a fresh process starts with."""
     cache_module._DECODED.forget()
     render.RESIDENT.base_key, render.RESIDENT.entries = "", {}
+    render.RUNS.base_key, render.RUNS.runs = "", {}
+    render.FINGERPRINTS.forget()
+    render.SITEMAP_ENTRIES.forget()
+    collect._Aliases._last = {}
+    write._WRITTEN.forget()
 
 
 @contextmanager
 def as_a_fresh_process() -> Iterator[None]:
     """Run with nothing in memory, then give this process its memory back."""
-    decoded, memo = cache_module._DECODED, render.RESIDENT
-    kept = (decoded.path, decoded.outcomes, memo.base_key, memo.entries)
+    decoded, memo, runs = cache_module._DECODED, render.RESIDENT, render.RUNS
+    kept = (decoded.path, decoded.outcomes, memo.base_key, memo.entries, runs.base_key,
+            runs.runs)
+    per_article = [copy.copy(m) for m in (render.FINGERPRINTS, render.SITEMAP_ENTRIES)]
+    aliases, manifests = collect._Aliases._last, dict(write._WRITTEN._by_folder)
     forget_everything_resident()
     try:
         yield
     finally:
-        decoded.path, decoded.outcomes, memo.base_key, memo.entries = kept
+        (decoded.path, decoded.outcomes, memo.base_key, memo.entries, runs.base_key,
+         runs.runs) = kept
+        render.FINGERPRINTS, render.SITEMAP_ENTRIES = per_article
+        collect._Aliases._last, write._WRITTEN._by_folder = aliases, manifests
 
 
 def test_a_second_build_in_the_same_process_decodes_no_cached_article_again(
@@ -96,6 +113,15 @@ def test_rebuilds_in_one_process_equal_clean_builds_in_a_fresh_one(tmp_path: Pat
         with as_a_fresh_process():
             site.build(clean=True, output=reference)
         assert site.files() == site.files(reference), f"step {step}: {action}"
+        # The render keys and group digests made from what this process kept
+        # are the ones a fresh process makes (else the next build in a fresh
+        # process would render pages again, or keep the wrong ones).
+        assert _keys(site.output) == _keys(reference), f"step {step}: {action}"
+
+
+def _keys(output: Path) -> tuple[object, object]:
+    manifest = json.loads((output / ".timeline-manifest.json").read_text(encoding="utf-8"))
+    return manifest["files"], manifest["groups"]
 
 
 def test_the_memo_recomputes_when_inputs_differ_and_reuses_equal_ones() -> None:
@@ -125,3 +151,164 @@ def test_inputs_that_cannot_be_compared_are_computed_again() -> None:
     thing = Unequal()
     assert memo.recall("base", "page", (thing,), lambda: 1) == 1
     assert memo.recall("base", "page", (Unequal(),), lambda: 2) == 2
+
+
+def _add(site: Site, name: str, number: int, day: int, month: int = 9) -> None:
+    (site.content / name).write_text(make_article(number, day, f"第{number}号：泽连斯基谈援助",
+                                                  month), encoding="utf-8")
+
+
+def _clean_reference(site: Site, output: Path) -> dict[str, bytes]:
+    with as_a_fresh_process():
+        site.build(clean=True, output=output)
+    return site.files(output)
+
+
+def test_hand_damaged_output_is_repaired_by_a_build_in_the_same_process(
+        tmp_path: Path) -> None:
+    """Between two in-process builds a kept page is edited and another is
+    deleted by hand, in groups the change does not touch: what this process
+    remembers of the last build must not keep them."""
+    site = Site(tmp_path)
+    site.build()
+    _add(site, "first.txt", 301, 3)
+    site.build()  # the memos now hold the site as it is live
+    live = site.output.resolve()
+    edited, deleted = live / "2022/10/index.html", live / "articles/voa-6786297/index.html"
+    edited.write_bytes(b"edited by hand")
+    deleted.unlink()
+    _add(site, "second.txt", 302, 5)
+    report = site.build()
+    assert {"2022/10/index.html", "articles/voa-6786297/index.html"} <= \
+        set(report.written.written)
+    assert site.files() == _clean_reference(site, tmp_path / "reference")
+
+
+def test_a_template_change_between_builds_in_one_process_reaches_every_page(
+        tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "templates", project / "templates")
+    shutil.copytree(ROOT / "static", project / "static")
+    site = Site(tmp_path, project)
+    site.build()
+    _add(site, "first.txt", 311, 3)
+    site.build()
+    summary = '<p class="card-summary">'
+    for name, old, new in (("_macros.html", summary, summary + "<!-- card -->"),
+                           ("article.html", "阅读原文", "查看原文")):
+        template = project / "templates" / name
+        text = template.read_text(encoding="utf-8")
+        assert old in text
+        template.write_text(text.replace(old, new), encoding="utf-8")
+    _add(site, "second.txt", 312, 5)
+    site.build()
+    files = site.files()
+    assert "查看原文".encode() in files["articles/voa-8000312/index.html"]
+    assert b"<!-- card -->" in files["2022/10/index.html"]
+    assert files == _clean_reference(site, tmp_path / "reference")
+
+
+def test_another_output_folder_in_the_same_process_equals_a_clean_build(
+        tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    _add(site, "first.txt", 321, 3)
+    site.build()
+    other = tmp_path / "other"
+    site.build(output=other)
+    _add(site, "second.txt", 322, 5, month=10)
+    site.build(output=other)
+    assert site.files(other) == _clean_reference(site, tmp_path / "reference")
+
+
+# -- runs of articles kept in step between builds --------------------------------
+class Item:
+    """A stand-in for an Article: the run memo only compares identities."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _names(items: Sequence[Item]) -> list[str]:
+    return [item.name for item in items]
+
+
+def test_a_run_s_values_are_remade_only_for_the_articles_that_changed() -> None:
+    memo = render.RunMemo()
+    made: list[str] = []
+
+    def make(items: Sequence[Item]) -> list[str]:
+        made.extend(_names(items))
+        return [item.name.upper() for item in items]
+
+    first = tuple(Item(c) for c in "abcdef")
+    assert memo.values("base", "run", first, make) == list("ABCDEF")
+    inserted = first[:3] + (Item("x"),) + first[3:]
+    made.clear()
+    assert memo.values("base", "run", inserted, make) == list("ABCXDEF")
+    assert made == ["x"]
+    made.clear()
+    assert memo.values("base", "run", inserted[1:], make) == list("BCXDEF")
+    assert made == []
+    made.clear()
+    # An equal item that is another object is another article.
+    replaced = inserted[1:4] + (Item("d"),) + inserted[5:]
+    assert memo.values("base", "run", replaced, make) == list("BCXDEF")
+    assert made == ["d"]
+    made.clear()
+    assert memo.values("other base", "run", replaced, make) == list("BCXDEF")
+    assert made == _names(replaced)
+
+
+def test_a_run_kept_in_step_equals_one_made_whole() -> None:
+    """Random inserts, deletes and replacements anywhere, repeated items
+    included (a run's common ends may overlap)."""
+    rng = random.Random(11)
+    pool = [Item(f"i{n}") for n in range(12)]
+    memo = render.RunMemo()
+    run: list[Item] = []
+    for _ in range(400):
+        action = rng.choice(["insert", "delete", "replace", "shuffle"])
+        if action == "insert" or not run:
+            run.insert(rng.randint(0, len(run)), rng.choice(pool))
+        elif action == "delete":
+            del run[rng.randrange(len(run))]
+        elif action == "replace":
+            run[rng.randrange(len(run))] = rng.choice(pool)
+        else:
+            rng.shuffle(run)
+        values = memo.values("base", "run", tuple(run), lambda items: _names(items))
+        assert values == _names(run)
+
+
+def test_months_read_from_local_month_equal_months_converted_again(tmp_path: Path) -> None:
+    """by_month and counts_by_month read the month decided at parse time (or
+    convert the time when it was not decided): the same answer as converting
+    every article's time in the site's zone."""
+    from dataclasses import replace
+    from itertools import groupby
+
+    from generator.collect import by_month, local
+    from generator.events import counts_by_month
+
+    site = Site(tmp_path)
+    articles = list(site.build().articles)
+    zone = site.config.zone
+    undecided = [replace(a, local_month=(0, 0)) if n % 2 else a for n, a in enumerate(articles)]
+
+    def month(a: object) -> tuple[int, int]:
+        when = local(a.published, zone)  # type: ignore[attr-defined]
+        return when.year, when.month
+
+    expected = [(y, m, [a.slug for a in run]) for (y, m), run in groupby(articles, key=month)]
+    counts: dict[tuple[int, int], int] = {}
+    for article in articles:
+        counts[month(article)] = counts.get(month(article), 0) + 1
+    for run in (articles, undecided):
+        assert [(m.year, m.month, [a.slug for a in m.articles])
+                for m in by_month(run, zone)] == expected
+        assert list(counts_by_month(run, zone).items()) == list(counts.items())
+    assert by_month([], zone) == [] and counts_by_month([], zone) == {}
