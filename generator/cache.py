@@ -276,6 +276,19 @@ class BuildCache:
     def put_state(self, name: str, value: object) -> None:
         self._write_blob(f"state-{name}", name, value)
 
+    def state_stamp(self, name: str) -> tuple[int, ...] | None:
+        """Which copy of the state `name` is stored (its file's identity, size
+        and time; None if there is none): a process that keeps the state in
+        memory uses it only while the cache still holds the copy it wrote."""
+        path = self._blob_path(f"state-{name}")
+        if path is None:
+            return None
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
     def _blob_path(self, name: str) -> Path | None:
         if self.db is None or self.path is None:
             return None

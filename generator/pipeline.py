@@ -451,23 +451,14 @@ def _unknown_tag_problems(outcomes: Iterable[ParseOutcome]) -> list[Problem]:
 def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_pages: list,
                config: Config, cache: BuildCache | None = None, workers: int = 1) -> SiteModel:
     """Related articles, same-event reports and co-occurring tags, by slug;
-    updated from the last build's lists when few articles changed."""
-    from generator.linkstate import LinkState, compute_links
+    updated from the last build's lists when few articles changed (in memory,
+    when this process made the last build: see linkstate.ResidentLinks)."""
+    from generator.linkstate import link_articles
     from generator.render import build_site_model
 
-    previous = cache.get_state("links") if cache is not None else None
-    if not isinstance(previous, LinkState):
-        previous = None
-    links, state, _ = compute_links(published, config.related, config.same_event, previous,
-                                    workers)
-    if cache is not None:
-        cache.put_state("links", state)
-    by_slug = {a.slug: tuple(published[i] for i in links.related[n])
-               for n, a in enumerate(published)}
-    events = {a.slug: tuple(published[i] for i in links.same_event[n])
-              for n, a in enumerate(published) if links.same_event[n]}
-    return build_site_model(published, tags, site_pages, config, by_slug, events,
-                            links.co_occurring)
+    links = link_articles(published, config.related, config.same_event, cache, workers)
+    return build_site_model(published, tags, site_pages, config, links.related,
+                            links.same_event, links.co_occurring)
 
 
 def _tag_infos(taxonomy: Taxonomy) -> dict[str, TagInfo]:

@@ -45,7 +45,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from itertools import chain
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -375,7 +375,13 @@ def co_occurring_for(tag_sets: dict[str, list[tuple[str, ...]]], limit: int = 8
     result: dict[str, tuple[str, ...]] = {}
     for tag, sets in tag_sets.items():
         together = Counter(chain.from_iterable(sets))  # counted in C, one pass per tag
-        del together[tag]
-        result[tag] = tuple(t for t, _ in sorted(together.items(),
-                                                  key=lambda i: (-i[1], i[0]))[:limit])
+        result[tag] = most_co_occurring(together, tag, limit)
     return result
+
+
+def most_co_occurring(together: Mapping[str, int], tag: str, limit: int = 8
+                      ) -> tuple[str, ...]:
+    """The `limit` tags other than `tag` with the highest (positive) counts
+    in `together` (ties by slug); shared with linkstate's running counts."""
+    counted = [(other, n) for other, n in together.items() if other != tag and n > 0]
+    return tuple(t for t, _ in sorted(counted, key=lambda i: (-i[1], i[0]))[:limit])

@@ -139,22 +139,18 @@ def build_site_model(articles: Sequence[Article], tags: Mapping[str, TagInfo],
                      related: Mapping[str, tuple[Article, ...]] | None = None,
                      same_event: Mapping[str, tuple[Article, ...]] | None = None,
                      related_tags: Mapping[str, tuple[str, ...]] | None = None) -> SiteModel:
-    """Group chronological articles by month, tag and outlet."""
-    tag_lists: dict[str, list[Article]] = defaultdict(list)
-    outlet_lists: dict[str, list[Article]] = defaultdict(list)
-    outlet_by_key: dict[str, Outlet] = {}
-    for article in articles:
-        for slug in article.tags:
-            tag_lists[slug].append(article)
-        outlet_lists[article.outlet.key].append(article)
-        outlet_by_key[article.outlet.key] = article.outlet
+    """Group chronological articles by month, tag and outlet (patching this
+    process's last grouping when few articles changed: generator/groups.py)."""
+    from generator.groups import group_articles
+
+    groups = group_articles(articles, config.zone)
     return SiteModel(
-        articles=tuple(articles),
-        months=tuple(by_month(articles, config.zone)),
+        articles=groups.articles,
+        months=groups.months,
         tags=tags,
-        tag_articles={k: tuple(v) for k, v in sorted(tag_lists.items())},
-        outlet_articles={k: tuple(v) for k, v in sorted(outlet_lists.items())},
-        outlets=dict(sorted(outlet_by_key.items())),
+        tag_articles=dict(groups.tag_articles),
+        outlet_articles=dict(groups.outlet_articles),
+        outlets=dict(groups.outlets),
         related=related or {},
         same_event=same_event or {},
         related_tags=related_tags or {},

@@ -6,10 +6,13 @@ import os
 import random
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from generator import linkstate
+from generator.cache import open_cache, remove_cache
 from generator.linkstate import compute_links
 from generator.models import Article
 from generator.related import RelatedRules, SameEventRules
@@ -22,9 +25,9 @@ RULES = RelatedRules(count=4, per_tag=6, decay_days=20)
 SAME = SameEventRules(max_hours=60, min_score=0.3, common_tag_share=0.25, common_tag_min=6)
 
 
-def random_article(rng: random.Random, number: int) -> Article:
+def random_article(rng: random.Random, number: int, tags: list[str] = TAGS) -> Article:
     title = "".join(rng.sample(WORDS, 3))
-    return art(f"a{number}", rng.uniform(0, 120), tuple(rng.sample(TAGS, rng.randint(1, 4))),
+    return art(f"a{number}", rng.uniform(0, 120), tuple(rng.sample(tags, rng.randint(1, 4))),
                title=title)
 
 
@@ -137,3 +140,183 @@ def test_updated_same_event_lists_equal_scoring_every_pair(min_score: float,
         updates += updated
         linked += sum(map(len, links.same_event))
     assert updates >= 20 and linked > 100
+
+
+# -- kept in memory between builds (the watch server's process) -----------------
+@pytest.fixture
+def resident() -> Iterator[linkstate.ResidentLinks]:
+    """The process's kept state, empty before and after the test."""
+    linkstate.RESIDENT.forget()
+    yield linkstate.RESIDENT
+    linkstate.RESIDENT.forget()
+
+
+class Spy:
+    """Counts full or cache-based computations (the path a fresh process takes)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.previous: list[linkstate.LinkState | None] = []
+        real = linkstate.compute_links
+
+        def counting(articles, rules, same, previous, workers=1):  # type: ignore[no-untyped-def]
+            self.previous.append(previous)
+            return real(articles, rules, same, previous, workers)
+
+        monkeypatch.setattr(linkstate, "compute_links", counting)
+
+
+def by_identity(links: linkstate.ArticleLinks) -> tuple[object, ...]:
+    """The lists with each article by identity: an equal copy of an old
+    object would show that object's old card."""
+    return ({slug: tuple(map(id, items)) for slug, items in links.related.items()},
+            {slug: tuple(map(id, items)) for slug, items in links.same_event.items()},
+            links.co_occurring)
+
+
+def expected_links(articles: list[Article], same: SameEventRules = SAME
+                   ) -> linkstate.ArticleLinks:
+    links, _, _ = compute_links(articles, RULES, same, None)  # the module's own, never spied on
+    return linkstate._by_slug(articles, links)
+
+
+def mutate_kept(rng: random.Random, articles: list[Article], counter: list[int]
+                ) -> list[Article]:
+    """As mutate(), or an article replaced by a new object with the same link
+    inputs (its summary edited), as a re-parsed file gives."""
+    if rng.random() < 0.25:
+        items = list(articles)
+        victim = rng.randrange(len(items))
+        items[victim] = replace(items[victim], summary=f"edited {counter[0]}")
+        counter[0] += 1
+        return items
+    return mutate(rng, articles, counter)
+
+
+# Many small tags: their article counts cross powers of two, moving their weights.
+SMALL_TAGS = [f"s{n:02d}" for n in range(60)]
+
+
+@pytest.mark.parametrize("seed,tags", [(1, TAGS), (2, TAGS), (3, SMALL_TAGS), (4, SMALL_TAGS)])
+def test_links_kept_in_memory_equal_a_full_computation(
+        seed: int, tags: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        resident: linkstate.ResidentLinks) -> None:
+    rng = random.Random(seed)
+    cache = open_cache(tmp_path / "build.sqlite")
+    spy = Spy(monkeypatch)
+    counter = [1000]
+    articles = chronological(*(random_article(rng, n, tags) for n in range(250)))
+    linkstate.link_articles(articles, RULES, SAME, cache)
+    for step in range(40):
+        articles = mutate_kept(rng, articles, counter)
+        found = linkstate.link_articles(articles, RULES, SAME, cache)
+        assert by_identity(found) == by_identity(expected_links(articles)), f"step {step}"
+    # Only a change of the common tags (rare here) needs another full computation.
+    assert len(spy.previous) <= 4
+    assert any(found.same_event) and any(found.related)
+    # A fresh process finds a state in the cache (perhaps a few changes behind)
+    # and updates it to the same lists.
+    resident.forget()
+    found = linkstate.link_articles(articles, RULES, SAME, cache)
+    assert isinstance(spy.previous[-1], linkstate.LinkState)
+    assert by_identity(found) == by_identity(expected_links(articles))
+
+
+def test_kept_same_event_lists_equal_scoring_every_pair(
+        tmp_path: Path, resident: linkstate.ResidentLinks, candidate_path: str) -> None:
+    rng = random.Random(11)
+    same = SameEventRules(max_hours=24, min_score=0.35, common_tag_share=0.5, max_links=4)
+    cache = open_cache(tmp_path / "build.sqlite")
+    articles = random_event_articles(rng, 200)
+    linkstate.link_articles(articles, RULES, same, cache)
+    counter, linked = [1000], 0
+    for _ in range(25):
+        articles = mutate_kept(rng, articles, counter)
+        found = linkstate.link_articles(articles, RULES, same, cache)
+        reference = same_event_reference(articles, same)
+        assert {a.slug: tuple(articles[n].slug for n in reference[k])
+                for k, a in enumerate(articles) if reference[k]} \
+            == {slug: tuple(a.slug for a in items) for slug, items in found.same_event.items()}
+        linked += sum(map(len, found.same_event.values()))
+    assert linked > 100
+
+
+def test_articles_that_swap_places_are_linked_in_their_new_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        resident: linkstate.ResidentLinks) -> None:
+    # Equal times: either order is chronological, and ties between equal
+    # scores go to the earlier article, so the lists depend on the order.
+    rng = random.Random(8)
+    cache = open_cache(tmp_path / "build.sqlite")
+    articles = chronological(*(random_article(rng, n) for n in range(60)))
+    twins = [art(f"twin{n}", 50, ("t01", "t02"), title="同一时刻") for n in range(2)]
+    articles = chronological(*articles, *twins)
+    linkstate.link_articles(articles, RULES, SAME, cache)
+    at = articles.index(twins[0])
+    swapped = [*articles[:at], twins[1], twins[0], *articles[at + 2:]]
+    found = linkstate.link_articles(swapped, RULES, SAME, cache)
+    assert by_identity(found) == by_identity(expected_links(swapped))
+    assert by_identity(found) != by_identity(expected_links(articles))
+
+
+def test_the_state_is_written_to_the_cache_every_few_changes(
+        tmp_path: Path, resident: linkstate.ResidentLinks) -> None:
+    rng = random.Random(3)
+    cache = open_cache(tmp_path / "build.sqlite")
+    articles = chronological(*(random_article(rng, n) for n in range(80)))
+    linkstate.link_articles(articles, RULES, SAME, cache)
+    stamps = {cache.state_stamp("links")}
+    for n in range(2 * linkstate.SAVE_AFTER_CHANGES):
+        articles = chronological(*articles, random_article(rng, 100 + n))
+        linkstate.link_articles(articles, RULES, SAME, cache)
+        stamps.add(cache.state_stamp("links"))
+    assert len(stamps) == 3  # the first build's, and one per SAVE_AFTER_CHANGES additions
+    stored = cache.get_state("links")
+    assert isinstance(stored, linkstate.LinkState) and stored.order == tuple(
+        a.slug for a in articles)
+
+
+@pytest.mark.parametrize("how", ["another build wrote the state", "the cache was deleted",
+                                 "another cache", "other settings", "the update failed"])
+def test_a_kept_state_is_used_only_while_it_is_the_cached_one(
+        how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        resident: linkstate.ResidentLinks) -> None:
+    rng = random.Random(6)
+    cache = open_cache(tmp_path / "build.sqlite")
+    articles = chronological(*(random_article(rng, n) for n in range(80)))
+    linkstate.link_articles(articles, RULES, SAME, cache)
+    rules = RULES
+    if how == "another build wrote the state":
+        others = chronological(*(random_article(rng, 100 + n) for n in range(30)))
+        cache.put_state("links", compute_links(others, RULES, SAME, None)[1])
+    elif how == "the cache was deleted":
+        cache.close()
+        remove_cache(tmp_path / "build.sqlite")
+        cache = open_cache(tmp_path / "build.sqlite")
+    elif how == "another cache":
+        cache = open_cache(tmp_path / "other.sqlite")
+    elif how == "other settings":
+        rules = replace(RULES, count=2)
+    else:
+        real = linkstate._related_for
+
+        def failing(*args):  # type: ignore[no-untyped-def]
+            raise RuntimeError("interrupted")
+
+        monkeypatch.setattr(linkstate, "_related_for", failing)
+        with pytest.raises(RuntimeError):
+            linkstate.link_articles([*articles, random_article(rng, 99)], RULES, SAME, cache)
+        monkeypatch.setattr(linkstate, "_related_for", real)
+    spy = Spy(monkeypatch)
+    articles = chronological(*articles, random_article(rng, 200))
+    found = linkstate.link_articles(articles, rules, SAME, cache)
+    assert len(spy.previous) == 1  # read from the cache (or computed), not from memory
+    links, _, _ = compute_links(articles, rules, SAME, None)
+    assert by_identity(found) == by_identity(linkstate._by_slug(articles, links))
+
+
+def test_without_a_cache_file_nothing_is_kept(resident: linkstate.ResidentLinks) -> None:
+    rng = random.Random(2)
+    articles = chronological(*(random_article(rng, n) for n in range(30)))
+    for cache in (None, open_cache(None)):
+        linkstate.link_articles(articles, RULES, SAME, cache)
+        assert resident.live is None
