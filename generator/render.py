@@ -17,8 +17,7 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from itertools import chain, compress, count
-from operator import is_not
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Generic, Hashable, Iterable, Iterator, Mapping, \
     MutableMapping, NamedTuple, Sequence, TypeVar, cast
@@ -36,6 +35,7 @@ from generator.collect import Month, PagePart, by_month, local, local_months, \
 from generator.config import Config
 from generator.events import Event, ListOrder, counts_by_month, in_month, interleave, \
     list_order, split_events, tagged
+from generator.groups import common_ends
 from generator.models import Article, Outlet, Page
 
 KIND_LABELS = {"person": "人物", "country": "国家和地区", "organisation": "组织机构",
@@ -1059,21 +1059,11 @@ class RunMemo:
             return found[1]
         else:
             old, old_values = found
-            head, tail = _common_ends(old, articles)
+            head, tail = common_ends(old, articles)
             values = old_values[:head] + make(articles[head:len(articles) - tail]) + \
                 old_values[len(old) - tail:]
         self.runs[name] = (articles, values)
         return values
-
-
-def _common_ends(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, int]:
-    """How many items at the start and then at the end of both are the same
-    objects (never more than the shorter holds): pointer comparisons in C,
-    stopping at the first difference."""
-    shorter = min(len(old), len(new))
-    head = next(compress(count(), map(is_not, old, new)), shorter)
-    tail = next(compress(count(), map(is_not, reversed(old), reversed(new))), shorter)
-    return head, min(tail, shorter - head)
 
 
 RUNS = RunMemo()
