@@ -35,7 +35,7 @@ from generator.collect import Month, PagePart, by_month, local, local_months, \
 from generator.config import Config
 from generator.events import Event, ListOrder, counts_by_month, in_month, interleave, \
     list_order, split_events, tagged
-from generator.groups import common_ends
+from generator.groups import common_ends, group_articles
 from generator.models import Article, Outlet, Page
 
 KIND_LABELS = {"person": "人物", "country": "国家和地区", "organisation": "组织机构",
@@ -141,8 +141,6 @@ def build_site_model(articles: Sequence[Article], tags: Mapping[str, TagInfo],
                      related_tags: Mapping[str, tuple[str, ...]] | None = None) -> SiteModel:
     """Group chronological articles by month, tag and outlet (patching this
     process's last grouping when few articles changed: generator/groups.py)."""
-    from generator.groups import group_articles
-
     groups = group_articles(articles, config.zone)
     return SiteModel(
         articles=groups.articles,
@@ -539,11 +537,6 @@ class Renderer:
             fingerprint(next_) if next_ is not None else "-",
             ",".join(map(fingerprint, related)), ",".join(map(fingerprint, same_event))))
         return hashlib.sha256((self._base_key + text).encode()).hexdigest()[:32]
-
-    @staticmethod
-    def fingerprint(article: Article) -> str:
-        """What identifies an article's shown fields (see _fingerprint)."""
-        return FINGERPRINTS(article)
 
     def _freeze(self, value: Any) -> Any:
         """A hashable, repr-stable stand-in for a page context value.
