@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -77,10 +78,21 @@ def load_config(path: Path) -> Config:
     Raises ConfigError with a message naming the key at fault.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: settings file not found") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return _config_from_text(path, text)
+
+
+@functools.lru_cache(maxsize=4)
+def _config_from_text(path: Path, text: str) -> Config:
+    """load_config of the file's text; kept for the next call with the same
+    text (the watch server reads the settings again before every rebuild)."""
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: must be a mapping of settings")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -162,7 +163,12 @@ def serve(output: Path, config: Config, host: str, port: int) -> int:
     return _run(server)
 
 
-def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, config: Config,
+# A rebuild: builds, calls its argument once the new pages are live, and
+# returns a one-line summary.
+Rebuild = Callable[[Callable[[], None]], str]
+
+
+def serve_watch(rebuild: Rebuild, watched: list[Path], output: Path, config: Config,
                 host: str, port: int, debounce_ms: int = 250,
                 search_dir: Path | None = None) -> int:
     """Build, serve, and rebuild on every batch of changes to `watched`.
@@ -177,8 +183,8 @@ def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, c
         indexer = BackgroundIndexer(output, search_dir)
     rebuild_pages = rebuild
 
-    def rebuild_and_index() -> str:
-        summary = rebuild_pages()
+    def rebuild_and_index(on_live: Callable[[], None]) -> str:
+        summary = rebuild_pages(on_live)
         if indexer is not None:
             indexer.request()
         return summary
@@ -192,7 +198,7 @@ def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, c
     # The first build waits until the watcher listens, so that a file dropped
     # in while the site is being built or served is never missed.
     armed.wait(timeout=30)
-    print(rebuild())
+    print(rebuild(lambda: None))
     server = make_server(output, config, host, port, generation, search_dir)
     print(f"serving {output} at {local_config(config, host, port).base_url} with live reload; "
           f"watching {', '.join(str(p) for p in watched)} (Ctrl-C to stop)")
@@ -204,12 +210,16 @@ def serve_watch(rebuild: Callable[[], str], watched: list[Path], output: Path, c
         generation.bump()
 
 
-def watch_loop(rebuild: Callable[[], str], watched: list[Path], generation: Generation,
+def watch_loop(rebuild: Rebuild, watched: list[Path], generation: Generation,
                stop: threading.Event, debounce_ms: int,
                armed: threading.Event | None = None) -> None:
     """Rebuild once per batch of file changes (watchfiles groups a burst of
     events within `debounce_ms` into one batch). `armed` is set once the
-    watcher listens: its first yield, a batch or an idle tick."""
+    watcher listens: its first yield, a batch or an idle tick.
+
+    Open pages are told to reload as soon as the new pages are live, and a
+    line says so then; the build's own bookkeeping, which no reader waits
+    for, follows, and then its summary."""
     from watchfiles import watch
 
     existing = [str(p) for p in watched if p.exists()]
@@ -221,12 +231,25 @@ def watch_loop(rebuild: Callable[[], str], watched: list[Path], generation: Gene
             return
         if not changes:
             continue  # an idle tick
+        started = time.perf_counter()
+        went_live = threading.Event()
+
+        def on_live(count: int = len(changes)) -> None:
+            generation.bump()
+            went_live.set()
+            print(f"{count} change(s): pages live after {time.perf_counter() - started:.2f} s",
+                  flush=True)
+
         try:
-            print(f"{len(changes)} change(s): {rebuild()}")
+            summary = rebuild(on_live)
         except Exception as exc:  # a broken template must not kill the preview
             print(f"rebuild failed: {exc}")
             continue
-        generation.bump()
+        if went_live.is_set():
+            print(f"  {summary}")
+        else:  # nothing changed, or the build went live without saying so
+            print(f"{len(changes)} change(s): {summary}")
+            generation.bump()
 
 
 def _run(server: http.server.ThreadingHTTPServer) -> int:

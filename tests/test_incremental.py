@@ -12,6 +12,7 @@ import pytest
 
 from generator.pipeline import BuildOptions, build
 from generator.report import BuildReport
+from generator.write import WriteResult
 from tests.conftest import FIXTURES, ROOT, site_config
 
 LATEST = FIXTURES / "voa" / "feed_markdown_with_footer.txt"
@@ -103,6 +104,41 @@ def test_nothing_changed_report_lists_the_same_articles_as_the_build_before(site
     lines = again.json_text(site.config).splitlines()
     assert sum(line.startswith('    {"source_path": ') for line in lines) == 5
     assert '  "counts": {' in lines
+
+
+def test_on_live_is_called_once_the_new_pages_are_live(site: Site) -> None:
+    site.build()
+    (site.content / "new.txt").write_text(make_article(11, 3, "泽连斯基会见北约秘书长"),
+                                          encoding="utf-8")
+    page = site.output / "articles" / "voa-8000011" / "index.html"
+    seen: list[tuple[tuple[str, ...], bool]] = []
+
+    def on_live(result: WriteResult) -> None:
+        seen.append((result.written, page.is_file() and
+                     "泽连斯基会见北约秘书长" in page.read_text(encoding="utf-8")))
+
+    report = build(BuildOptions(site.content, site.output, site.project, site.config,
+                                workers=1, search=False), on_live=on_live)
+    assert seen == [(report.written.written, True)]
+    assert "articles/voa-8000011/index.html" in report.written.written
+    # Nothing changed: the live site already is the new one; nothing to announce.
+    build(BuildOptions(site.content, site.output, site.project, site.config, workers=1,
+                       search=False), on_live=on_live)
+    assert len(seen) == 1
+
+
+def test_a_build_told_not_to_skip_walks_the_site_and_still_writes_nothing(site: Site) -> None:
+    site.build()
+    before = site.mtimes()
+    seen: list[WriteResult] = []
+    report = build(BuildOptions(site.content, site.output, site.project, site.config,
+                                workers=1, search=False, skip_if_unchanged=False),
+                   on_live=seen.append)
+    assert "render" in report.timings and "unchanged" not in report.timings
+    assert report.written.written == () and report.rendered == 0 and seen == []
+    assert site.mtimes() == before
+    # The quick path is still there for the next build that allows it.
+    assert site.build().timings.keys() == {"unchanged"}
 
 
 def test_one_new_article_rewrites_only_the_pages_that_show_it(site: Site) -> None:

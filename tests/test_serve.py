@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -81,7 +82,7 @@ def test_serves_under_the_sub_path_with_live_reload_script(server) -> None:  # t
 
 
 def test_new_file_is_rebuilt_and_open_pages_are_told_to_reload(server) -> None:  # type: ignore[no-untyped-def]
-    base, content, _ = server
+    base, content, log = server
     stream = urllib.request.urlopen(base + "__livereload", timeout=30)
     first = stream.readline().decode()
     assert first.startswith("data: ")
@@ -92,6 +93,9 @@ def test_new_file_is_rebuilt_and_open_pages_are_told_to_reload(server) -> None: 
     assert event.startswith("data: ") and event != first
     stream.close()
     assert "泽连斯基会见北约秘书长" in fetch(base)[1]
+    # The log says when the pages went live, then the rebuild's summary.
+    wait_for(lambda: re.search(r"\d+ change\(s\): pages live after \d+\.\d\d s\n"
+                               r"  6 articles, \d+ pages rendered", log.read_text()))
 
 
 def test_a_burst_of_files_is_batched(server) -> None:  # type: ignore[no-untyped-def]
