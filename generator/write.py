@@ -499,7 +499,7 @@ def _user_files(live: Path, manifest: Manifest | None) -> list[str]:
     if manifest is None or committed is None:
         known = manifest.files if manifest is not None else {}
         return [rel for rel in _relative_files(live) if rel != MANIFEST and rel not in known]
-    children = _folder_tree(itertools.chain(manifest.files, manifest.carried))
+    children = _FOLDER_TREES.of(manifest)
     carried: dict[str, list[str]] = {}
     for rel in manifest.carried:
         carried.setdefault(rel.rpartition("/")[0], []).append(rel)
@@ -549,6 +549,33 @@ def _folder_tree(paths: Iterable[str]) -> dict[str, list[str]]:
     for parent, folder in links:
         children[parent].append(folder)
     return children
+
+
+class _FolderTrees:
+    """The last _folder_tree made in this process, with the paths it was made
+    from: the watch server's next build lists the user's files of a live
+    site with the same folders (≈20 ms a rebuild to make at 14,000 files;
+    comparing the paths costs ≈1 ms)."""
+
+    def __init__(self) -> None:
+        self._files: frozenset[str] = frozenset()
+        self._carried: tuple[str, ...] = ()
+        self._tree: dict[str, list[str]] | None = None
+
+    def of(self, manifest: Manifest) -> dict[str, list[str]]:
+        """Each folder of the manifest's files and carried files → its
+        subfolders (shared: callers only read it)."""
+        if self._tree is None or manifest.carried != self._carried \
+                or manifest.files.keys() != self._files:
+            self._tree = _folder_tree(itertools.chain(manifest.files, manifest.carried))
+            self._files, self._carried = frozenset(manifest.files), manifest.carried
+        return self._tree
+
+    def forget(self) -> None:
+        self._tree = None
+
+
+_FOLDER_TREES = _FolderTrees()
 
 
 def _list_folder(path: str, folder: str, ours: Mapping[str, Entry],
@@ -705,10 +732,11 @@ def _save_manifest(folder: Path, manifest: Manifest) -> None:
     the same for the same site); the mtimes, which let a later build spot a
     hand-edited file without reading it, go beside it."""
     entries = sorted(manifest.files.items())
+    files_json, mtimes_json = _ENTRY_TEXTS.texts(entries)
     stamps = {"generation": manifest.generation, "mtimes": _FILES_MARK}
     stamp_file = _mtimes_path(folder)
     stamp_file.with_name(stamp_file.name + ".tmp").write_text(
-        _with_files(json.dumps(stamps, separators=(",", ":")), _json_mtimes(entries)),
+        _with_files(json.dumps(stamps, separators=(",", ":")), mtimes_json),
         encoding="utf-8")
     os.replace(stamp_file.with_name(stamp_file.name + ".tmp"), stamp_file)
     body = {"version": MANIFEST_VERSION, "generation": manifest.generation,
@@ -716,7 +744,7 @@ def _save_manifest(folder: Path, manifest: Manifest) -> None:
             "groups": dict(manifest.groups)}
     temp = folder / (MANIFEST + ".tmp")
     temp.write_text(_with_files(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                                _json_files(entries)), encoding="utf-8")
+                                files_json), encoding="utf-8")
     os.replace(temp, folder / MANIFEST)
     _fsync_dir(folder)
     _WRITTEN.remember(folder, Manifest(manifest.generation, dict(entries), manifest.carried,
@@ -788,14 +816,52 @@ def _with_files(text: str, files: str) -> str:
     return text.replace(mark, files)
 
 
-def _json_files(entries: list[tuple[str, Entry]]) -> str:
-    return "{" + ",".join([f"{_json_str(rel)}:[{_json_str(e.digest)},{int(e.size)},"
-                           f"{_json_str(e.key)}]" for rel, e in entries]) + "}"
+def _file_json(rel: str, e: Entry) -> str:
+    return f"{_json_str(rel)}:[{_json_str(e.digest)},{int(e.size)},{_json_str(e.key)}]"
 
 
-def _json_mtimes(entries: list[tuple[str, Entry]]) -> str:
+def _mtime_json(rel: str, e: Entry) -> str:
     # ASCII escapes, as json.dumps' default (ensure_ascii) writes this file.
-    return "{" + ",".join([f"{_json_ascii(rel)}:{int(e.mtime_ns)}" for rel, e in entries]) + "}"
+    return f"{_json_ascii(rel)}:{int(e.mtime_ns)}"
+
+
+class _EntryTexts:
+    """Each entry's text in the two files, as this process last wrote it.
+
+    A rebuild in the watch server keeps nearly every page, and a kept page's
+    entry is the very Entry object of the manifest written before (recalled
+    by _WrittenManifests), so its text is taken from here instead of being
+    made again: ≈45 ms of a one-article rebuild at 14,000 files. An entry is
+    an immutable tuple, so the same object always has the same text."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[Entry, str, str]] = {}
+
+    def texts(self, entries: list[tuple[str, Entry]]) -> tuple[str, str]:
+        """The manifest's files object and the mtimes object, as JSON."""
+        last = self._last
+        if last:
+            kept = {}
+            for rel, entry in entries:
+                found = last.get(rel)
+                if found is None or found[0] is not entry:
+                    found = (entry, _file_json(rel, entry), _mtime_json(rel, entry))
+                kept[rel] = found
+            self._last = kept
+            files, mtimes = [found[1] for found in kept.values()], \
+                [found[2] for found in kept.values()]
+        else:  # a fresh process's first save: the quickest way to make them all
+            files = [_file_json(rel, entry) for rel, entry in entries]
+            mtimes = [_mtime_json(rel, entry) for rel, entry in entries]
+            self._last = dict(zip([rel for rel, _ in entries],
+                                  zip([entry for _, entry in entries], files, mtimes)))
+        return "{" + ",".join(files) + "}", "{" + ",".join(mtimes) + "}"
+
+    def forget(self) -> None:
+        self._last = {}
+
+
+_ENTRY_TEXTS = _EntryTexts()
 
 
 def _relative_files(root: str | Path) -> list[str]:

@@ -35,6 +35,8 @@ def forget_everything_resident() -> None:
     render.SITEMAP_ENTRIES.forget()
     collect._Aliases._last = {}
     write._WRITTEN.forget()
+    write._ENTRY_TEXTS.forget()
+    write._FOLDER_TREES.forget()
     linkstate.RESIDENT.forget()
     groups.LAST.forget()
 
@@ -47,6 +49,7 @@ def as_a_fresh_process() -> Iterator[None]:
             runs.runs)
     per_article = [copy.copy(m) for m in (render.FINGERPRINTS, render.SITEMAP_ENTRIES)]
     aliases, manifests = collect._Aliases._last, dict(write._WRITTEN._by_folder)
+    writer_memos = copy.copy(write._ENTRY_TEXTS), copy.copy(write._FOLDER_TREES)
     kept_links, kept_groups = dict(vars(linkstate.RESIDENT)), groups.LAST.groups
     forget_everything_resident()
     try:
@@ -56,6 +59,7 @@ def as_a_fresh_process() -> Iterator[None]:
          runs.runs) = kept
         render.FINGERPRINTS, render.SITEMAP_ENTRIES = per_article
         collect._Aliases._last, write._WRITTEN._by_folder = aliases, manifests
+        write._ENTRY_TEXTS, write._FOLDER_TREES = writer_memos
         vars(linkstate.RESIDENT).update(kept_links)
         groups.LAST.groups = kept_groups
 

@@ -230,6 +230,27 @@ def test_the_manifest_is_compact_json_of_its_entries(tmp_path: Path) -> None:
     assert sorted(manifest.files) == sorted(names)
 
 
+def test_a_later_manifest_written_in_the_same_process_is_still_the_json_of_its_entries(
+        tmp_path: Path) -> None:
+    # The second save reuses the texts of entries it wrote before (the same
+    # objects) and must not reuse them for a path whose entry changed.
+    folder = tmp_path / "generation"
+    folder.mkdir()
+    kept, old = write.Entry("d1", 1, 10, "k1"), write.Entry("d2", 2, 20, "k2")
+    write._save_manifest(folder, write.Manifest(1, {"a.html": kept, "b.html": old}, (), {}))
+    files = {"a.html": kept, "b.html": write.Entry("d2", 2, 21, "k3"),
+             "c.html": write.Entry("d\"3", 3, 30, "")}
+    write._save_manifest(folder, write.Manifest(2, files, (), {}))
+    expected = {"version": write.MANIFEST_VERSION, "generation": 2,
+                "files": {rel: [e.digest, e.size, e.key] for rel, e in sorted(files.items())},
+                "carried": [], "groups": {}}
+    assert (folder / MANIFEST).read_text(encoding="utf-8") == \
+        json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+    stamps = {"generation": 2, "mtimes": {rel: e.mtime_ns for rel, e in sorted(files.items())}}
+    assert write._mtimes_path(folder).read_text(encoding="utf-8") == \
+        json.dumps(stamps, separators=(",", ":"))
+
+
 def read_from_disk(folder: Path) -> write.Manifest | None:
     """load_manifest with nothing remembered by this process."""
     write._WRITTEN.forget()
