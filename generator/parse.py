@@ -10,7 +10,7 @@ cheaply than a pickle and stores as it is.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
@@ -54,7 +54,10 @@ class ParseOutcome:
     unknown_tags: tuple[str, ...] = ()
 
     def without_body(self) -> "ParseOutcome":
-        return replace(self, body_html=None)
+        # Not dataclasses.replace, which walks the fields in Python: this runs
+        # for every file parsed.
+        return ParseOutcome(self.rel_path, self.digest, self.article, None, self.problem,
+                            self.unknown_tags)
 
 
 class Fresh(NamedTuple):
@@ -142,7 +145,10 @@ def _parse_bytes(source: SourceFile, settings: ParseSettings) -> ParseOutcome:
     tags, unknown = taxonomy.merge(detected, article.declared_tags)
     haystack = article.title + "\n" + result.text
     hit = not settings.scope_keywords or any(k in haystack for k in settings.scope_keywords)
-    article = replace(article, tags=tags, scope_hit=hit)
+    # dataclasses.replace(article, tags=..., scope_hit=...) without its
+    # Python walk over the twenty fields: the new article's fields are the
+    # old one's (an Article has no other attributes) with these two changed.
+    article = Article(**{**vars(article), "tags": tags, "scope_hit": hit})
     return ParseOutcome(source.rel_path, source.digest, article, result.body_html, None,
                         tuple(unknown))
 

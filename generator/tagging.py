@@ -280,7 +280,7 @@ class Taxonomy:
     only for its tags, and the automaton takes tens of milliseconds to build.)
     """
 
-    __slots__ = ("_tags", "_rules", "_patterns", "_scanner", "_index")
+    __slots__ = ("_tags", "_kinds", "_rules", "_patterns", "_scanner", "_index")
 
     def __init__(self, tags: Sequence[TagDef], rules: TaggingRules) -> None:
         """Build the taxonomy; raises ``ValueError`` if ``tags`` conflict
@@ -290,6 +290,8 @@ class Taxonomy:
         if problems:
             raise ValueError("invalid taxonomy: " + "; ".join(problems))
         self._tags: Mapping[str, TagDef] = MappingProxyType({tag.slug: tag for tag in tags})
+        # Kind by slug in a plain dict: ranking looks it up for every candidate tag.
+        self._kinds = {tag.slug: tag.kind for tag in tags}
         self._rules = rules
         self._patterns = _patterns(tags)
         self._scanner: _Scanner | None = None  # built on first use
@@ -346,7 +348,7 @@ class Taxonomy:
         # key function called per item.
         ranked = sorted([(-score, slug) for slug, score in scores.items()])
         if rules.balance_kinds and len(ranked) > rules.max_tags:
-            ranked = _round_robin_by_kind(ranked, self._tags, rules.max_tags)
+            ranked = _round_robin_by_kind(ranked, self._kinds, rules.max_tags)
         return tuple([slug for _, slug in ranked[: rules.max_tags]])
 
     def resolve(self, name: str) -> str | None:
@@ -380,17 +382,17 @@ class Taxonomy:
         return merged, _dedupe(unknown)
 
 
-def _round_robin_by_kind(ranked: Sequence[tuple[int, str]], tags: Mapping[str, TagDef],
+def _round_robin_by_kind(ranked: Sequence[tuple[int, str]], kind_of: Mapping[str, str],
                          limit: int) -> list[tuple[int, str]]:
     """Pick ``limit`` of the (-score, slug) pairs ``ranked`` (strongest first):
     the best of each kind, then the second best of each kind, ...; stronger
     first within a round. That is the first ``limit`` in order of (rank within
     its kind, strength), so one sort picks them. Returned strongest first."""
-    rank_in_kind: dict[str, int] = {}
+    rank_in_kind = dict.fromkeys(KINDS, 0)  # every tag's kind is one of KINDS
     layered: list[tuple[int, int, str]] = []
     for strength, slug in ranked:
-        kind = tags[slug].kind
-        depth = rank_in_kind.get(kind, 0)
+        kind = kind_of[slug]
+        depth = rank_in_kind[kind]
         rank_in_kind[kind] = depth + 1
         layered.append((depth, strength, slug))
     layered.sort()
