@@ -63,10 +63,11 @@ class BuildOptions:
     # indexes in the background); None: offer it when `search` is on.
     search_pages: bool | None = None
     # True: when nothing changed since the last build, say so and stop (the
-    # quick path, ≈0.3 s at 10,000 articles). The watch server turns it off:
-    # its first build then walks the whole site anyway, so that the process
-    # holds the memos its later rebuilds reuse (see README, "Rebuilds in one
-    # process"); else the first change after starting costs a cold walk.
+    # quick path, ≈0.3 s at 10,000 articles). The watch server turns it off
+    # for all its builds: its first one then walks the whole site anyway, so
+    # that the process holds the memos its later rebuilds reuse (see README,
+    # "Rebuilds in one process"); the later ones follow a change, so the
+    # quick path would rarely apply to them.
     skip_if_unchanged: bool = True
 
 
