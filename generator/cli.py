@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -122,7 +123,9 @@ def _run_serve(args: argparse.Namespace) -> int:
     cache = config.cache_dir or Path(".cache")
     output = args.output or cache / "preview"
     search_dir = None if args.no_search else cache / "preview-search"
-    return serve_watch(lambda on_live: _rebuild_summary(args, preview, output, on_live),
+    builds = itertools.count()  # the first one also warms the process (BuildOptions.warm)
+    return serve_watch(lambda on_live: _rebuild_summary(args, preview, output, on_live,
+                                                        warm=next(builds) == 0),
                        _watched(args, config), output, preview, args.host, args.port,
                        search_dir=search_dir)
 
@@ -137,14 +140,15 @@ def _watched(args: argparse.Namespace, config: Config) -> list[Path]:
 
 
 def _rebuild_summary(args: argparse.Namespace, config: Config, output: Path,
-                     on_live: Callable[[], None]) -> str:
+                     on_live: Callable[[], None], warm: bool = False) -> str:
     from generator.pipeline import BuildOptions, build
 
     # Settings are read again each time: site.yaml is one of the watched files.
     fresh = load_config(args.config).with_base_url(config.base_url)
     # Pages first; the search index is refreshed in the background (serve.py).
     report = build(BuildOptions(args.content, output, _project_root(), fresh, search=False,
-                                search_pages=not args.no_search, skip_if_unchanged=False),
+                                search_pages=not args.no_search, skip_if_unchanged=False,
+                                warm=warm),
                    on_live=lambda _: on_live())
     return (f"{len(report.articles)} articles, {report.rendered} pages rendered, "
             f"{len(report.written.written)} written, {len(report.errors)} errors")

@@ -383,16 +383,20 @@ SAVE_AFTER_CHANGES = 8
 
 
 def link_articles(articles: Sequence[Article], rules: RelatedRules, same: SameEventRules,
-                  cache: BuildCache | None, workers: int = 1) -> ArticleLinks:
+                  cache: BuildCache | None, workers: int = 1, warm: bool = False
+                  ) -> ArticleLinks:
     """The links of `articles` (chronological, unique slugs): updated in
     memory from this process's last build when it may be (ResidentLinks),
-    else computed by compute_links from the cache's state and stored there."""
+    else computed by compute_links from the cache's state and stored there.
+    With `warm`, the state kept is made ready for its first update."""
     live = RESIDENT.take(cache)
     if live is not None:
         changes = live.update(articles, rules, same)
         if changes is not None:
             assert cache is not None  # take() gives a state only for a cache
             RESIDENT.keep_updated(cache, live, changes)
+            if warm:
+                live.warm()
             return live.links()
     previous = cache.get_state("links") if cache is not None else None
     links, state, _ = compute_links(articles, rules, same,
@@ -402,6 +406,8 @@ def link_articles(articles: Sequence[Article], rules: RelatedRules, same: SameEv
         cache.put_state("links", state)
     live = _LiveLinks(state, articles, _by_slug(articles, links))
     RESIDENT.keep_stored(cache, live)
+    if warm:
+        live.warm()
     return live.links()
 
 
@@ -479,6 +485,11 @@ class _Change:
         return len(self.changed) + len(self.removed)
 
 
+def _tag_counts(posting: Sequence[str], inputs: Mapping[str, Inputs]) -> Counter[str]:
+    """The tags of a tag's articles, counted."""
+    return Counter(chain.from_iterable(inputs[slug][2] for slug in posting))
+
+
 class _LiveLinks:
     """A build's links with what updating them in place needs: the slug lists
     of LinkState, the same lists as articles, the timelines and, for the tags
@@ -551,6 +562,16 @@ class _LiveLinks:
         showing = set().union(*_neighbours(change.replaced, new, reach, window))
         self._relink(redo_related | redo_same | showing, change, articles, index)
         return change.size
+
+    def warm(self) -> None:
+        """Make now what the first update would make (the timeline, every
+        tag's co-occurrence counts: ≈0.5 s at 10,000 articles), for a process
+        that will update soon and should not wait for them then."""
+        if self._indexed() is None:
+            return
+        for tag, posting in self.postings.items():
+            if tag not in self.tag_counts:
+                self.tag_counts[tag] = _tag_counts(posting, self.inputs)
 
     def _moved_timeline(self, old: _Timeline, articles: Sequence[Article],
                         index: dict[str, int], same_ends: tuple[int, int]) -> _Timeline:
@@ -682,8 +703,7 @@ class _LiveLinks:
             return
         counts = self.tag_counts.get(tag)
         if counts is None:
-            counts = self.tag_counts[tag] = Counter(
-                chain.from_iterable(self.inputs[slug][2] for slug in posting))
+            counts = self.tag_counts[tag] = _tag_counts(posting, self.inputs)
         self.co_occurring[tag] = related.most_co_occurring(counts, tag)
 
     def _relink(self, slugs: set[str], change: _Change, articles: Sequence[Article],

@@ -168,6 +168,14 @@ class SiteWriter:
         (another tool, the search indexer, has something to add)."""
         self.forced = True
 
+    def warm(self) -> None:
+        """Read now what the next build in this process will need when it
+        changes something: the live manifest's entry texts (see _EntryTexts)
+        and the spare generation's manifest (_start, then remembered)."""
+        _ENTRY_TEXTS.warm(self.previous.items())
+        if self.live is not None:
+            load_manifest(_spare_folder(self.output, self.live))
+
     def put(self, rel: str, data: Content, key: str = "") -> None:
         """Add one file of the new site (KEEP: the live file is still right)."""
         if rel in self.entries:
@@ -353,6 +361,16 @@ def load_manifest(folder: Path | None) -> Manifest | None:
     remembered = _WRITTEN.recall(folder)
     if remembered is not None:
         return remembered
+    stamp = _stamp(folder)
+    manifest = _read_manifest(folder)
+    if manifest is not None and stamp is not None and _stamp(folder) == stamp:
+        # Unchanged while read: the next build in this process (the watch
+        # server's first change) need not read it again.
+        _WRITTEN.remember(folder, manifest, stamp)
+    return manifest
+
+
+def _read_manifest(folder: Path) -> Manifest | None:
     try:
         raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         if raw.get("version") not in (3, MANIFEST_VERSION):  # 3: the same, without groups
@@ -752,7 +770,8 @@ def _save_manifest(folder: Path, manifest: Manifest) -> None:
 
 
 class _WrittenManifests:
-    """The manifests this process wrote, as it wrote them, for its next build.
+    """The manifests this process wrote (as it wrote them) or read, for its
+    next build.
 
     The watch server builds again and again in one process, and each build
     would read back the two manifests the builds before it wrote (≈65 ms of
@@ -765,8 +784,11 @@ class _WrittenManifests:
     def __init__(self) -> None:
         self._by_folder: dict[str, tuple[tuple[int, ...], Manifest]] = {}
 
-    def remember(self, folder: Path, manifest: Manifest) -> None:
-        stamp = _stamp(folder)
+    def remember(self, folder: Path, manifest: Manifest,
+                 stamp: tuple[int, ...] | None = None) -> None:
+        """Remember `manifest` as the one in `folder` now (or when `folder`'s
+        files had `stamp`)."""
+        stamp = stamp or _stamp(folder)
         if stamp is None:
             return
         name = os.path.realpath(folder)
@@ -856,6 +878,11 @@ class _EntryTexts:
             self._last = dict(zip([rel for rel, _ in entries],
                                   zip([entry for _, entry in entries], files, mtimes)))
         return "{" + ",".join(files) + "}", "{" + ",".join(mtimes) + "}"
+
+    def warm(self, entries: Iterable[tuple[str, Entry]]) -> None:
+        """Make the texts of `entries` when nothing is kept yet."""
+        if not self._last:
+            self.texts(list(entries))
 
     def forget(self) -> None:
         self._last = {}

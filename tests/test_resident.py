@@ -341,3 +341,39 @@ def test_months_read_from_local_month_equal_months_converted_again(tmp_path: Pat
                 for m in by_month(run, zone)] == expected
         assert list(counts_by_month(run, zone).items()) == list(counts.items())
     assert by_month([], zone) == [] and counts_by_month([], zone) == {}
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_warm_first_build_leaves_the_first_change_nothing_to_read_or_index(
+        warm: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watch server's first build (warm) reads the spare generation's
+    manifest and makes the link timeline and tag counts, so that the first
+    change reads and indexes nothing again; without warm it does (which
+    shows the counts below are real). Either way the site is exact."""
+    site = Site(tmp_path)
+    site.build()
+    (site.content / "first.txt").write_text(make_article(2, 4, "普京与埃尔多安通电话"),
+                                            encoding="utf-8")
+    site.build()  # now the output has a spare generation, with a manifest
+    forget_everything_resident()
+    build(BuildOptions(site.content, site.output, site.project, site.config, workers=1,
+                       search=False, skip_if_unchanged=False, warm=warm))
+    read: list[Path] = []  # manifests read from disk (their mtimes file, with them)
+    indexed: list[int] = []
+    real_read, real_timeline = write._load_mtimes, linkstate._timeline
+    monkeypatch.setattr(write, "_load_mtimes",
+                        lambda folder, *args: read.append(folder) or real_read(folder, *args))
+    monkeypatch.setattr(linkstate, "_timeline",
+                        lambda *args: indexed.append(1) or real_timeline(*args))
+    (site.content / "added.txt").write_text(make_article(3, 5, "泽连斯基会见北约秘书长"),
+                                            encoding="utf-8")
+    site.build()
+    if warm:
+        assert read == [] and indexed == []
+    else:
+        assert read and indexed
+    reference = tmp_path / "reference"
+    with as_a_fresh_process():
+        build(BuildOptions(shutil.copytree(site.content, tmp_path / "copy"), reference,
+                           site.project, site.config, workers=1, clean=True, search=False))
+    assert site.files() == site.files(reference)
