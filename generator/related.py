@@ -84,7 +84,7 @@ def tag_postings(articles: Sequence[Article]) -> dict[str, list[int]]:
 
 # Articles whose candidates are scored together: bounds the pair arrays at
 # about 30 MB (≈10 tags × 30 candidates each) however large the archive.
-BLOCK = 4096
+BLOCK = 4096  # below 2**15: see _pick_best
 
 
 def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[tuple[int, ...]]:
@@ -118,7 +118,8 @@ def _pick_best(source: np.ndarray, target: np.ndarray, weight: np.ndarray, times
     import numpy as np
 
     keys = source * total + target
-    order = np.argsort(keys, kind="stable")
+    # Any order of a pair's terms gives the same (integer) sum: no stable sort.
+    order = np.argsort(keys)
     keys, weight = keys[order], weight[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     sums = np.add.reduceat(weight, starts) / WEIGHT_SCALE  # exact integers until here
@@ -130,12 +131,20 @@ def _pick_best(source: np.ndarray, target: np.ndarray, weight: np.ndarray, times
     # The pairs are ordered by (src, dst) already, so two stable sorts (score,
     # then article) give the order of lexsort((dst, -score, src)) in half the time.
     by_score = np.argsort(-score, kind="stable")
-    ranked = by_score[np.argsort(src[by_score], kind="stable")]
+    # A block's sources span fewer than BLOCK values: as int16, NumPy's
+    # stable sort is a radix sort, in linear time.
+    ranked = by_score[np.argsort((src[by_score] - src[0]).astype(np.int16), kind="stable")]
     src, dst = src[ranked], dst[ranked]
     first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
-    bounds = np.r_[first, src.size]
-    for begin, end in zip(bounds[:-1], bounds[1:]):
-        result[int(src[begin])] = tuple(int(d) for d in dst[begin: min(end, begin + rules.count)])
+    sizes = np.diff(np.r_[first, src.size])
+    # Each source's first `count` pairs, taken in NumPy; Python only slices lists.
+    rank = np.arange(src.size) - np.repeat(first, sizes)
+    picked = dst[rank < rules.count].tolist()
+    ends = np.cumsum(np.minimum(sizes, rules.count)).tolist()
+    begin = 0
+    for source, end in zip(src[first].tolist(), ends):
+        result[source] = tuple(picked[begin:end])
+        begin = end
 
 
 def _candidate_pairs(postings: Sequence[tuple[np.ndarray, int]], reach: int, low: int,
