@@ -479,10 +479,14 @@ def link_stage(published: Sequence[Article], tags: dict[str, TagInfo], site_page
     """Related articles, same-event reports and co-occurring tags, by slug;
     updated from the last build's lists when few articles changed (in memory,
     when this process made the last build: see linkstate.ResidentLinks)."""
+    from generator.groups import group_articles
     from generator.linkstate import link_articles
     from generator.render import build_site_model
 
-    links = link_articles(published, config.related, config.same_event, cache, workers, warm)
+    # Grouped while a full link computation waits for its forked half; the
+    # site model's grouping then finds this one (groups.LAST) unchanged.
+    links = link_articles(published, config.related, config.same_event, cache, workers, warm,
+                          meanwhile=lambda: group_articles(published, config.zone))
     return build_site_model(published, tags, site_pages, config, links.related,
                             links.same_event, links.co_occurring)
 

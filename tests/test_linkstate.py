@@ -95,9 +95,12 @@ def test_two_processes_compute_the_same_links_as_one(monkeypatch: pytest.MonkeyP
         return inner(*args)
 
     monkeypatch.setattr(linkstate, "_events_and_tags", recording)
-    links, _, updated = compute_links(articles, RULES, SAME, None, workers=2)
+    waited: list[int] = []  # what this process did while the other one worked
+    links, _, updated = compute_links(articles, RULES, SAME, None, workers=2,
+                                      meanwhile=lambda: waited.append(os.getpid()))
     assert not updated
     assert links == alone
+    assert waited == [os.getpid()]
     assert any(links.same_event) and any(links.related) and links.co_occurring
     # The same-event links really were computed in another process.
     assert [int(pid) for pid in where.read_text().split()] != [os.getpid()]
@@ -158,9 +161,9 @@ class Spy:
         self.previous: list[linkstate.LinkState | None] = []
         real = linkstate.compute_links
 
-        def counting(articles, rules, same, previous, workers=1):  # type: ignore[no-untyped-def]
+        def counting(articles, rules, same, previous, *more):  # type: ignore[no-untyped-def]
             self.previous.append(previous)
-            return real(articles, rules, same, previous, workers)
+            return real(articles, rules, same, previous, *more)
 
         monkeypatch.setattr(linkstate, "compute_links", counting)
 
