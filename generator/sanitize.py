@@ -333,10 +333,10 @@ def _split_double_breaks(p: etree._Element) -> None:
     while index < len(children):
         run = runs.get(index)
         if run:
-            for br in children[index:index + run]:
-                p.remove(br)  # with its tail: whitespace, or the next piece's text
+            for br in children[index:index + run - 1]:
+                p.remove(br)  # with its tail: whitespace
             following = p.makeelement("p")
-            following.text = children[index + run - 1].tail
+            _take_tail_as_text(following, children[index + run - 1])
             piece.addnext(following)
             piece = following
             index += run
@@ -345,6 +345,14 @@ def _split_double_breaks(p: etree._Element) -> None:
             piece.append(children[index])
         index += 1
     piece.tail = tail
+
+
+def _take_tail_as_text(empty: etree._Element, br: etree._Element) -> None:
+    """Make `br`'s tail (the next piece's text) the text of the childless
+    `empty`, and drop `br`. The text node is moved in C: reading the tail
+    and setting it as text decoded and encoded a whole paragraph."""
+    empty.append(br)  # with its tail, then the only content after it
+    etree.strip_tags(empty, "br")
 
 
 def _break_runs(children: list[etree._Element]) -> dict[int, int]:
