@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from generator.parse import Fresh, Packed, ParseOutcome, ParseSettings
     from generator.search import StubStore
-    from generator.render import PageJob, Renderer, SiteModel, TagInfo
+    from generator.render import PageJob, Renderer, SharedText, SiteModel, TagInfo
     from generator.tagging import Taxonomy
 
 # The stages below import their heavy modules (lxml, nh3, NumPy, Jinja, the
@@ -649,36 +649,35 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
 
 
 CARD_CHUNK = 256
-_CARD_STATE: tuple[Renderer, list[Article]] | None = None
+_CARD_STATE: tuple[Renderer, list[SharedText]] | None = None
 
 
 def _share_cards(renderer: Renderer, jobs: Sequence[PageJob], forking: BaseContext,
                  count: int) -> None:
-    """Render the cards these pages show once (across `count` forked processes
-    when there are many) and hand them to the renderer, before the page
-    workers fork, so that they share one copy (see render.SharedCards)."""
-    from generator.render import SharedCards
-
+    """Render the cards and link items these pages show once (across `count`
+    forked processes when there are many) and hand them to the renderer,
+    before the page workers fork, so that they share one copy (see
+    render.SharedCards, Renderer.shared_texts)."""
     global _CARD_STATE
-    articles = renderer.card_articles(jobs)
-    if len(articles) < PARALLEL_THRESHOLD:
-        cards = [renderer.render_card(article) for article in articles]
+    texts = renderer.shared_texts(jobs)
+    if len(texts) < PARALLEL_THRESHOLD:
+        rendered = [renderer.render_shared(text) for text in texts]
     else:
-        _CARD_STATE = (renderer, articles)
-        bounds = [(start, min(start + CARD_CHUNK, len(articles)))
-                  for start in range(0, len(articles), CARD_CHUNK)]
+        _CARD_STATE = (renderer, texts)
+        bounds = [(start, min(start + CARD_CHUNK, len(texts)))
+                  for start in range(0, len(texts), CARD_CHUNK)]
         try:
             with forking.Pool(count, _collect_own_garbage) as pool:
-                cards = [card for chunk in pool.imap(_render_cards, bounds) for card in chunk]
+                rendered = [html for chunk in pool.imap(_render_cards, bounds) for html in chunk]
         finally:
             _CARD_STATE = None
-    renderer.share_cards(SharedCards(articles, cards))
+    renderer.share_texts(texts, rendered)
 
 
 def _render_cards(bounds: tuple[int, int]) -> list[str]:
     assert _CARD_STATE is not None
-    renderer, articles = _CARD_STATE
-    return [renderer.render_card(article) for article in articles[bounds[0]:bounds[1]]]
+    renderer, texts = _CARD_STATE
+    return [renderer.render_shared(text) for text in texts[bounds[0]:bounds[1]]]
 
 
 def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, Entry | None, str]]:

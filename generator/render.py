@@ -71,6 +71,19 @@ class SiteModel:
 
 
 CARD_TAGS = 6  # tags shown on a card
+# The macros of _macros.html that article.html shows the items of its lists
+# with (`{{ related|link_items("related_link") }}`), by context name: their
+# items are rendered before the render workers fork (Renderer.shared_texts).
+# An item not named here is rendered by the page that shows it, as before.
+LINK_MACROS = {"same_event": "other_report", "related": "related_link"}
+
+
+class SharedText(NamedTuple):
+    """A text rendered before the render workers fork: an article's card
+    (macro "") or its item in an article page's list (see LINK_MACROS)."""
+
+    article: Article
+    macro: str
 
 
 class CardView(NamedTuple):
@@ -331,6 +344,7 @@ class Renderer:
         self.env.filters["link_items"] = self.link_items
         self._cards: dict[int, str] = {}
         self._shared_cards = SharedCards((), ())  # none until share_cards
+        self._shared_items: dict[str, SharedCards] = {}  # by macro; see share_texts
         self._views: dict[int, CardView] = {}
         self._tag_links: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
         # Items of article pages' lists, by macro name (see tag_items, link_items).
@@ -419,9 +433,12 @@ class Renderer:
         pages that list it (kept while it is likely to be shown again; see
         _bounded)."""
         items = self._link_items[macro]
-        parts = []
+        shared = self._shared_items.get(macro)
+        parts: list[str] = []
         for article in articles:
-            html = items.get(id(article))
+            html = shared.get(article) if shared is not None else None
+            if html is None:
+                html = items.get(id(article))
             if html is None:
                 html = self._macro(macro)(self.card_view(article))
                 _bounded(items)[id(article)] = html  # the site model keeps the article alive
@@ -437,6 +454,53 @@ class Renderer:
     def share_cards(self, cards: SharedCards) -> None:
         """Take cards rendered before the render workers fork (see SharedCards)."""
         self._shared_cards = cards
+
+    def shared_texts(self, jobs: Iterable[PageJob]) -> list[SharedText]:
+        """What these pages show that is worth rendering once before the
+        render workers fork: each card, and each item of an article page's
+        linked lists (≈17,000 items of ≈13,000 distinct ones at 10,000
+        articles, which each worker rendered again with the CardView under
+        it). An article's texts come together, so that one CardView serves
+        them all wherever they are rendered."""
+        macros = self._link_macros()
+        linked: dict[int, tuple[Article, dict[str, None]]] = {}
+        for job in jobs:
+            if job.template != "article.html":
+                continue
+            for name, macro in macros.items():
+                for article in job.context.get(name, ()):
+                    linked.setdefault(id(article), (article, {}))[1][macro] = None
+        texts = []
+        for article in self.card_articles(jobs):
+            texts.append(SharedText(article, ""))
+            texts += [SharedText(article, m) for m in linked.pop(id(article), (article, {}))[1]]
+        for article, shown in linked.values():
+            texts += [SharedText(article, m) for m in shown]
+        return texts
+
+    def _link_macros(self) -> dict[str, str]:
+        """LINK_MACROS, less those _macros.html does not define."""
+        self._macro("card")  # loads the module
+        return {name: macro for name, macro in LINK_MACROS.items()
+                if hasattr(self._macros, macro)}
+
+    def render_shared(self, text: SharedText) -> str:
+        """A card or link item's text (see shared_texts)."""
+        if not text.macro:
+            return self.render_card(text.article)
+        return str(self._macro(text.macro)(self.card_view(text.article)))
+
+    def share_texts(self, texts: Sequence[SharedText], rendered: Sequence[str]) -> None:
+        """Take the texts rendered before the render workers fork, each kind
+        in one string (see SharedCards)."""
+        kinds: dict[str, tuple[list[Article], list[str]]] = {}
+        for text, html in zip(texts, rendered, strict=True):
+            articles, htmls = kinds.setdefault(text.macro, ([], []))
+            articles.append(text.article)
+            htmls.append(html)
+        shared = {macro: SharedCards(*pair) for macro, pair in kinds.items()}
+        self.share_cards(shared.pop("", SharedCards((), ())))
+        self._shared_items = shared
 
     @staticmethod
     def card_articles(jobs: Iterable[PageJob]) -> list[Article]:

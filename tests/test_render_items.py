@@ -138,3 +138,35 @@ def test_list_pages_group_their_months_in_the_sites_list_order() -> None:
     assert months
     for lazy in months:
         assert lazy.grouped(order) == lazy.grouped()
+
+
+def _linked_renderer() -> Renderer:
+    """The hostile site, each article's related and same-event lists filled."""
+    renderer, articles = _hostile_renderer()
+    related = {a.slug: tuple(b for b in articles if b is not a) for a in articles}
+    same = {a.slug: tuple(articles[:2]) for a in articles[2:]}
+    site = build_site_model(articles, renderer.site.tags, (), site_config(), related, same)
+    return Renderer(site_config(), ROOT / "templates", site, search=False)
+
+
+def test_pages_shown_with_texts_rendered_before_forking_equal_pages_rendered_alone() -> None:
+    """Cards and article pages' list items rendered once (Renderer.shared_texts,
+    as the build does before its render workers fork) give the same pages; a
+    marker added to the shared texts shows that the pages really use them."""
+    alone = _linked_renderer()
+    jobs = [job for group in alone.groups() for job in group.jobs() if job.template]
+    bodies = {a.digest: "<p>正文</p>" for a in alone.site.articles}
+    expected = [alone.render(job, bodies) for job in jobs]
+    for marker in ("", "<!--shared-->"):
+        shared = _linked_renderer()
+        jobs = [job for group in shared.groups() for job in group.jobs() if job.template]
+        texts = shared.shared_texts(jobs)
+        assert {text.macro for text in texts} == {"", "related_link", "other_report"}
+        shared.share_texts(texts, [shared.render_shared(text) + marker for text in texts])
+        pages = [shared.render(job, bodies) for job in jobs]
+        if marker:
+            article_pages = [p for p, j in zip(pages, jobs) if j.template == "article.html"]
+            # Five related items, and two same-event ones on the later pages.
+            assert all(page.count(marker) >= len(HOSTILE) - 1 for page in article_pages)
+        else:
+            assert pages == expected
