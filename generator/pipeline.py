@@ -514,8 +514,8 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
     unchanged ones as KEEP); returns how many pages were rendered. `previous`
     is the live site's manifest (empty: render everything), `previous_groups`
     its group digests: a group whose digest did not change is kept whole,
-    without making its pages' jobs or keys (with `warm`, their keys are
-    made all the same, for the memo a later build in this process reads)."""
+    without making its pages' jobs or keys (with `warm`, every page's key is
+    made in this process, for the memo a later build in this process reads)."""
     pending: list[tuple[PageJob, str]] = []
     by_prefix = _paths_by_group(previous, previous_groups or {})
     if warm:
@@ -533,7 +533,7 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
                     for job in group.jobs():
                         renderer.page_key(job)
                 continue
-        if group.keyed is not None and previous:
+        if group.keyed is not None and (previous or warm):
             for page in group.keyed():
                 entry = previous.get(page.path)
                 if entry is not None and entry.key == page.key and intact(live, page.path,
@@ -544,13 +544,14 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
             continue
         for job in group.jobs():
             entry = previous.get(job.path)
-            if entry is None:
+            if entry is None and not warm:
                 # Nothing to compare with: the key is computed where the page is
-                # rendered (in a worker, on a first or clean build).
+                # rendered (in a worker, on a first or clean build). A warm
+                # build computes it here, for the memo its next build reads.
                 pending.append((job, ""))
                 continue
             key = renderer.page_key(job)
-            if entry.key == key and intact(live, job.path, entry):
+            if entry is not None and entry.key == key and intact(live, job.path, entry):
                 writer.put(job.path, KEEP, key)
             else:
                 pending.append((job, key))

@@ -377,3 +377,34 @@ def test_a_warm_first_build_leaves_the_first_change_nothing_to_read_or_index(
         build(BuildOptions(shutil.copytree(site.content, tmp_path / "copy"), reference,
                            site.project, site.config, workers=1, clean=True, search=False))
     assert site.files() == site.files(reference)
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_warm_build_into_a_new_output_keys_its_pages_for_the_next_build(
+        warm: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A watch server starting on an empty output renders every page (in
+    workers, which make their keys); warm, the keys are also made in this
+    process, so the first change makes only the changed articles' keys."""
+    site = Site(tmp_path)
+    for month in range(1, 13):  # enough articles that one more changes few pages
+        (site.content / f"m{month}.txt").write_text(
+            make_article(100 + month, 10, f"第{month}次会谈", month, 2023), encoding="utf-8")
+    forget_everything_resident()
+    build(BuildOptions(site.content, site.output, site.project, site.config, workers=1,
+                       search=False, skip_if_unchanged=False, warm=warm))
+    keyed: list[str] = []
+    real = render.Renderer._article_key
+    monkeypatch.setattr(render.Renderer, "_article_key",
+                        lambda self, article, *rest: keyed.append(article.slug)
+                        or real(self, article, *rest))
+    (site.content / "added.txt").write_text(make_article(3, 5, "泽连斯基会见北约秘书长"),
+                                            encoding="utf-8")
+    site.build()
+    total = len(list(site.content.iterdir()))
+    assert len(keyed) < total / 2 if warm else len(keyed) == total
+    reference = tmp_path / "reference"
+    with as_a_fresh_process():
+        build(BuildOptions(shutil.copytree(site.content, tmp_path / "copy"), reference,
+                           site.project, site.config, workers=1, clean=True, search=False))
+    assert site.files() == site.files(reference)
+    assert _keys(site.output) == _keys(reference)
