@@ -125,7 +125,7 @@ class MonthItems:
     @functools.cached_property
     def article_count(self) -> int:
         """Counted once: a list page's template reads it twice per month."""
-        return sum(1 for kind, _ in self.items if kind == "a")
+        return list(map(itemgetter(0), self.items)).count("a")  # in C: ≈50 items a page
 
 
 def local_day(article: Article, zone: ZoneInfo) -> date:

@@ -244,6 +244,14 @@ class SharedCards:
         span = self._spans.get(id(article))
         return None if span is None else self._text[span]
 
+    def items(self, items: Iterable[tuple[str, Any]], other: Callable[[Any], str]) -> list[str]:
+        """The card of each ("a", article) item of a list's month and other(item)
+        of each other item, in one comprehension (a list page shows ≈50
+        cards: a method call per card costs more than the card's slice);
+        KeyError when an article's card is not here."""
+        text, spans = self._text, self._spans
+        return [text[spans[id(item)]] if kind == "a" else other(item) for kind, item in items]
+
 
 # MarkupSafe 3's C escaper, the core of escape() (None in another MarkupSafe:
 # then escape() does all the work, as before).
@@ -263,8 +271,9 @@ def quick_escape(value: Any) -> str:
     escaper, which hands back the same string when there is nothing to
     escape (most text), and a Markup is returned as it is (escaping it
     would give an equal one). An int (years, months, counts: a few per
-    page) is digits and a sign, which escape() leaves as they are.
-    Anything else takes escape() itself."""
+    page) is digits and a sign, which escape() leaves as they are; an Html
+    is its text, as escape() would give it. Anything else takes escape()
+    itself."""
     kind = value.__class__
     if kind is str and _escape_text is not None:
         return _escape_text(value)
@@ -272,7 +281,29 @@ def quick_escape(value: Any) -> str:
         return value
     if kind is int:
         return str(value)
+    if kind is Html:
+        return value.text
     return escape(value)
+
+
+class Html:
+    """Text that is HTML already (every part of it escaped where it was made),
+    for a template to show as it is: Markup would do, but making a Markup
+    copies the text, and a list page's joined cards (Renderer.items_html)
+    are most of the page. quick_escape hands back the text itself; anything
+    else that escapes it (MarkupSafe's escape, Markup's operators) reads
+    __html__, as for Markup."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __html__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class QuickEscapeTemplate(Template):
@@ -319,6 +350,10 @@ class Renderer:
             loader=FileSystemLoader(str(template_dir)),
             bytecode_cache=_bytecode_cache(config, self._base_key),
             auto_reload=False,  # templates do not change during a build: no stat per page
+            # A plain dict, not an LRU: compiled templates load others on every
+            # render (base.html, _macros.html, _grouped.html), and each LRU hit
+            # reorders a deque under a lock; a build's templates are few.
+            cache_size=-1,
             autoescape=select_autoescape(["html", "xml"]),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -340,9 +375,12 @@ class Renderer:
         self.env.filters["card_views"] = self.card_views
         self.env.filters["tag_links"] = self.tag_links
         self.env.filters["card_html"] = self.card_html
+        self.env.filters["items_html"] = self.items_html
         self.env.filters["tag_items"] = self.tag_items
         self.env.filters["link_items"] = self.link_items
         self._cards: dict[int, str] = {}
+        # Events' items by (id, level), with the event (see _event_html).
+        self._events_html: dict[tuple[int, int], tuple[Event, str]] = {}
         self._shared_cards = SharedCards((), ())  # none until share_cards
         self._shared_items: dict[str, SharedCards] = {}  # by macro; see share_texts
         self._views: dict[int, CardView] = {}
@@ -406,12 +444,41 @@ class Renderer:
         """An article's timeline card, rendered once per build and reused on every
         list page that shows it (timeline, month, tag and outlet pages). Only the
         level-3 card is kept; month pages (level 2) get it with the heading changed."""
+        card = self._card(article)
+        return _as_markup(card if level == CARD_LEVEL else _card_at_level(card, level))
+
+    def items_html(self, items: Sequence[tuple[str, Any]], level: int = CARD_LEVEL) -> Html:
+        """The cards and events of a list page's month, joined, as the page
+        shows them (_grouped.html, month.html). A Jinja loop over them costs
+        a loop step, a filter call and a Markup copy per card (≈50 cards a
+        page), and a Markup of the whole would copy it again."""
+        event = functools.partial(self._event_html, level=level)
+        try:
+            parts = self._shared_cards.items(items, event)
+        except KeyError:  # cards not rendered before forking (a small build)
+            parts = [self._card(item) if kind == "a" else event(item) for kind, item in items]
+        if level != CARD_LEVEL:
+            parts = [_card_at_level(part, level) if kind == "a" else part
+                     for part, (kind, _) in zip(parts, items)]
+        return Html("".join(parts))
+
+    def _card(self, article: Article) -> str:
+        """The article's card at CARD_LEVEL: shared, else rendered here once."""
         card = self._shared_cards.get(article)
         if card is None:
             card = self._cards.get(id(article))
             if card is None:
                 card = self._cards[id(article)] = self.render_card(article)
-        return _as_markup(card if level == CARD_LEVEL else _card_at_level(card, level))
+        return card
+
+    def _event_html(self, event: Event, level: int) -> str:
+        """An event as event_item of _macros.html shows it at `level` (events
+        are few, and each is on a few pages: rendered once per level)."""
+        found = self._events_html.get((id(event), level))
+        if found is None or found[0] is not event:
+            found = self._events_html[id(event), level] = (
+                event, str(self._macro("event_item")(event, level)))
+        return found[1]
 
     def render_card(self, article: Article) -> str:
         """The article's card at CARD_LEVEL, as plain text."""

@@ -1,6 +1,7 @@
 """Pieces the renderer makes once and reuses: an article page's list items
-(Renderer.tag_items, Renderer.link_items) and list pages' months in an order
-known in advance (events.ListOrder). Each must give exactly what the plain
+(Renderer.tag_items, Renderer.link_items), list pages' months in an order
+known in advance (events.ListOrder) and their cards joined in Python
+(Renderer.items_html). Each must give exactly what the plain
 way gives, hostile text included."""
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from markupsafe import Markup, escape
 
 from generator import events
 from generator.models import Article, Outlet
-from generator.render import LazyMonths, Renderer, TagInfo, build_site_model
+from generator.render import LazyMonths, Renderer, TagInfo, build_site_model, quick_escape
 from tests.conftest import ROOT, parse_fixture, site_config
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -170,3 +172,78 @@ def test_pages_shown_with_texts_rendered_before_forking_equal_pages_rendered_alo
             assert all(page.count(marker) >= len(HOSTILE) - 1 for page in article_pages)
         else:
             assert pages == expected
+
+
+# A month's items and a list's months as the templates showed them before
+# they were joined in Python (Renderer.items_html) and included (_grouped.html).
+PLAIN_LISTS = """{% from "_macros.html" import event_item %}
+{%- macro items_list(items, id, level=3) -%}
+<ol class="timeline" id="{{ id }}">
+{% for kind, item in items %}{% if kind == 'e' %}{{ event_item(item, level) }}{% else %}{{ item|card_html(level) }}{% endif %}
+{% endfor %}
+</ol>
+{%- endmacro %}
+{%- macro grouped(months) -%}
+<div class="timeline-view" id="timeline-view">
+{% for m in months %}
+{% if loop.first or m.year != loop.previtem.year %}
+<p class="year-mark" id="y-{{ m.year }}"><span>{{ m.year }}年</span></p>
+{% endif %}
+<section class="month" id="m-{{ m.year }}-{{ '%02d' % m.month }}" aria-labelledby="mh-{{ m.year }}-{{ '%02d' % m.month }}">
+  <div class="month-head">
+    <h2 class="month-title" id="mh-{{ m.year }}-{{ '%02d' % m.month }}">{% if m.article_count %}<a href="{{ m.year|month_path(m.month)|url }}">{{ m.year }}年{{ m.month }}月</a>{% else %}{{ m.year }}年{{ m.month }}月{% endif %}</h2>
+    <span class="count">{{ m.article_count }} 篇</span>
+  </div>
+  {{ items_list(m.items, 'list-%d-%02d' % (m.year, m.month)) }}
+</section>
+{% endfor %}
+</div>
+{%- endmacro %}
+"""
+
+
+def _hostile_list_renderer(shared: bool) -> tuple[Renderer, list[list[events.MonthItems]]]:
+    """The hostile site with hostile events among its articles (one on an
+    article's day, one in a month of its own, one after them all), and
+    the months of its list pages; with `shared`, its cards rendered as
+    the build renders them before forking."""
+    renderer, articles = _hostile_renderer()
+    days = [date(2022, 3, 2), date(2022, 2, 10), date(2022, 5, 1)]
+    shown = tuple(events.Event(day, title, note=title, tags=tuple(renderer.site.tags))
+                  for day, title in zip(days, HOSTILE))
+    renderer = Renderer(site_config(), ROOT / "templates",
+                        replace(renderer.site, events=shown), search=False)
+    jobs = [job for group in renderer.groups() for job in group.jobs() if job.template]
+    if shared:
+        texts = renderer.shared_texts(jobs)
+        renderer.share_texts(texts, [renderer.render_shared(text) for text in texts])
+    months = [value.grouped(renderer.list_order()) for job in jobs
+              for value in job.context.values() if isinstance(value, LazyMonths)]
+    return renderer, months
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_list_months_equal_the_plain_templates_for_hostile_text(shared: bool) -> None:
+    renderer, lists = _hostile_list_renderer(shared)
+    plain_grouped = renderer.env.from_string(PLAIN_LISTS + "{{ grouped(months) }}\n")
+    plain_items = renderer.env.from_string(
+        PLAIN_LISTS + "{{ items_list(items, 'x', level) }}")
+    included = renderer.env.from_string('{% include "_grouped.html" %}\n')
+    assert any(kind == "e" for months in lists for m in months for kind, _ in m.items)
+    for months in lists:
+        page = included.render(months=months)
+        assert page == plain_grouped.render(months=months)
+        assert "&lt;script&gt;" in page and "<script>" not in page
+        for m in months:
+            for level in (2, 3):
+                joined = str(renderer.items_html(m.items, level))
+                wrapped = f'<ol class="timeline" id="x">\n{joined}</ol>'
+                assert wrapped == plain_items.render(items=m.items, level=level)
+
+
+def test_joined_items_are_shown_as_they_are_and_escaped_elsewhere() -> None:
+    renderer, lists = _hostile_list_renderer(False)
+    items = renderer.items_html(lists[0][0].items)
+    assert renderer.env.from_string("{{ x }}").render(x=items) == items.text
+    assert escape(items) == Markup(items.text)
+    assert quick_escape(items) is items.text
