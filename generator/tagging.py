@@ -57,6 +57,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from itertools import compress, zip_longest
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -153,8 +154,12 @@ def _normalise_codes(text: str) -> str:
     UTF-32 keeps one array item per character, so the length is unchanged;
     surrogatepass lets a lone surrogate through unchanged, as translate does."""
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    shifted = codes + _NORMALISE_SHIFT.take(np.minimum(codes, _NORMALISE_LIMIT))
-    return shifted.tobytes().decode("utf-32-le", "surrogatepass")
+    # mode="clip" reads every code point >= the limit from the last slot (0)
+    # without a ufunc to clamp them first; the sum is done in the new array
+    # take makes, and decoded from it without copying it into bytes.
+    shifted = _NORMALISE_SHIFT.take(codes, mode="clip")
+    shifted += codes
+    return str(shifted.data, "utf-32-le", "surrogatepass")
 
 
 def _is_word_char(char: str) -> bool:
@@ -280,7 +285,7 @@ class Taxonomy:
     only for its tags, and the automaton takes tens of milliseconds to build.)
     """
 
-    __slots__ = ("_tags", "_kinds", "_rules", "_patterns", "_scanner", "_index")
+    __slots__ = ("_tags", "_slugs", "_kinds", "_rules", "_patterns", "_scanner", "_index")
 
     def __init__(self, tags: Sequence[TagDef], rules: TaggingRules) -> None:
         """Build the taxonomy; raises ``ValueError`` if ``tags`` conflict
@@ -290,8 +295,12 @@ class Taxonomy:
         if problems:
             raise ValueError("invalid taxonomy: " + "; ".join(problems))
         self._tags: Mapping[str, TagDef] = MappingProxyType({tag.slug: tag for tag in tags})
-        # Kind by slug in a plain dict: ranking looks it up for every candidate tag.
-        self._kinds = {tag.slug: tag.kind for tag in tags}
+        # Tags are numbered in slug order: counting and ranking handle the
+        # numbers, and a tie broken by number is a tie broken by slug.
+        self._slugs = sorted(self._tags)
+        kind_of = {tag.slug: tag.kind for tag in tags}
+        # Each tag's kind as its position in KINDS, by tag number.
+        self._kinds = [KINDS.index(kind_of[slug]) for slug in self._slugs]
         self._rules = rules
         self._patterns = _patterns(tags)
         self._scanner: _Scanner | None = None  # built on first use
@@ -315,41 +324,67 @@ class Taxonomy:
         once (see :meth:`_Scanner.count`)."""
         if not self._patterns or not text:
             return {}
-        return self._scanner_built().count(normalise(text))
+        return self._by_slug(self._scanner_built().count(normalise(text)))
 
     def _scanner_built(self) -> _Scanner:
         scanner = self._scanner
         if scanner is None:
-            scanner = self._scanner = _Scanner(self._patterns)
+            numbers = {slug: number for number, slug in enumerate(self._slugs)}
+            scanner = self._scanner = _Scanner(self._patterns, numbers)
         return scanner
+
+    def _by_slug(self, counts: Mapping[int, int]) -> dict[str, int]:
+        """Counts by tag number as counts by slug, in the same order."""
+        slugs = self._slugs
+        return {slugs[number]: count for number, count in counts.items()}
+
+    def _mentioned(self, counts: Sequence[int]) -> dict[str, int]:
+        """A count per tag number (see _Scanner.count_pair) as counts by
+        slug, of the tags mentioned, in slug order."""
+        slugs = self._slugs
+        return {slugs[number]: counts[number] for number in compress(range(len(slugs)), counts)}
 
     def _title_and_body_mentions(self, title: str, body_text: str
                                  ) -> tuple[dict[str, int], dict[str, int]]:
-        """``(mentions(title), mentions(body_text))``, from one scan when the
-        scanner can tell the two apart (see _Scanner.count_pair)."""
+        """``(mentions(title), mentions(body_text))`` as :meth:`tag` counts
+        them: from one scan when the scanner can tell the two apart (see
+        _Scanner.count_pair)."""
         if not self._patterns:
             return {}, {}
-        return self._scanner_built().count_pair(title, body_text)
+        title_counts, counts = self._scanner_built().count_pair(title, body_text)
+        body_counts = [both - in_title for both, in_title in zip(counts, title_counts)]
+        return self._mentioned(title_counts), self._mentioned(body_counts)
 
     def tag(self, title: str, body_text: str) -> tuple[str, ...]:
         """Slugs assigned to an article under the evidence rule, strongest
         first, ties by slug; at most ``rules.max_tags``.  Same input, same output."""
+        if not self._patterns:
+            return ()
         rules = self._rules
-        title_mentions, body_mentions = self._title_and_body_mentions(title, body_text)
-        # Every tag mentioned in the title qualifies (counts are >= 1), the
-        # others by their body mentions alone.
-        scores = {slug: rules.title_weight * count for slug, count in title_mentions.items()}
-        for slug, count in body_mentions.items():
-            if slug in scores:
-                scores[slug] += count
-            elif count >= rules.min_body_mentions:
-                scores[slug] = count
-        # (-score, slug) pairs sort strongest first, ties by slug, without a
-        # key function called per item.
-        ranked = sorted([(-score, slug) for slug, score in scores.items()])
+        ranked = self._ranked(*self._scanner_built().count_pair(title, body_text))
         if rules.balance_kinds and len(ranked) > rules.max_tags:
-            ranked = _round_robin_by_kind(ranked, self._kinds, rules.max_tags)
-        return tuple([slug for _, slug in ranked[: rules.max_tags]])
+            ranked = _round_robin_by_kind(ranked, self._kinds, len(self._slugs), rules.max_tags)
+        slugs, tag_count = self._slugs, len(self._slugs)
+        return tuple([slugs[key % tag_count] for key in ranked[: rules.max_tags]])
+
+    def _ranked(self, title_counts: Sequence[int], counts: Sequence[int]) -> list[int]:
+        """Sort keys of the tags that qualify, strongest first, ties by slug,
+        from the mentions in the title and in title and body together.
+
+        A tag's key is ``number - score * tag_count``: as 0 <= number <
+        tag_count, keys order as (-score, number) pairs do, number is
+        ``key % tag_count``, and sorting plain integers is several times
+        cheaper than sorting pairs. Every tag mentioned in the title
+        qualifies, the others by their body mentions alone. (compress
+        finds the few tags mentioned among all without a Python loop.)"""
+        extra, enough = self._rules.title_weight - 1, self._rules.min_body_mentions
+        numbers = range(len(self._slugs))
+        tag_count = len(numbers)
+        keys = [number - (extra * title_counts[number] + counts[number]) * tag_count
+                for number in compress(numbers, counts)
+                if title_counts[number] or counts[number] >= enough]
+        keys.sort()
+        return keys
 
     def resolve(self, name: str) -> str | None:
         """Slug for a hand-written tag given as slug, display name, English name
@@ -382,21 +417,27 @@ class Taxonomy:
         return merged, _dedupe(unknown)
 
 
-def _round_robin_by_kind(ranked: Sequence[tuple[int, str]], kind_of: Mapping[str, str],
-                         limit: int) -> list[tuple[int, str]]:
-    """Pick ``limit`` of the (-score, slug) pairs ``ranked`` (strongest first):
-    the best of each kind, then the second best of each kind, ...; stronger
-    first within a round. That is the first ``limit`` in order of (rank within
-    its kind, strength), so one sort picks them. Returned strongest first."""
-    rank_in_kind = dict.fromkeys(KINDS, 0)  # every tag's kind is one of KINDS
-    layered: list[tuple[int, int, str]] = []
-    for strength, slug in ranked:
-        kind = kind_of[slug]
-        depth = rank_in_kind[kind]
-        rank_in_kind[kind] = depth + 1
-        layered.append((depth, strength, slug))
-    layered.sort()
-    return sorted([(strength, slug) for _, strength, slug in layered[:limit]])
+def _round_robin_by_kind(ranked: Sequence[int], kind_of: Sequence[int], tag_count: int,
+                         limit: int) -> list[int]:
+    """Pick ``limit`` of the sort keys ``ranked`` (strongest first, see
+    Taxonomy._ranked; ``kind_of`` by tag number): the best of each kind, then
+    the second best of each kind, ...; stronger first within a round. That is
+    the first ``limit`` in order of (rank within its kind, key), so one sort
+    picks them. Returned strongest first."""
+    by_kind: list[list[int]] = [[] for _ in KINDS]
+    for key in ranked:
+        by_kind[kind_of[key % tag_count]].append(key)
+    chosen: list[int] = []
+    # Round by round: the best of each kind, then the second best, ...;
+    # kinds that ran out are padded with 0, which no key is (keys of
+    # mentioned tags are negative).
+    for layer in zip_longest(*by_kind, fillvalue=0):
+        keys = sorted(layer)
+        chosen += keys[:min(limit - len(chosen), len(keys) - keys.count(0))]
+        if len(chosen) == limit:
+            break
+    chosen.sort()
+    return chosen
 
 
 def _patterns(tags: Sequence[TagDef]) -> dict[str, _Pattern]:
@@ -430,10 +471,11 @@ class _Scanner:
     only match at character boundaries, so the hits are those of the text.
     """
 
-    __slots__ = ("_automaton", "_slugs", "_bounded", "_check_left", "_check_right",
+    __slots__ = ("_automaton", "_tag_count", "_codes", "_tags", "_check_left", "_check_right",
                  "_separable")
 
-    def __init__(self, patterns: Mapping[str, _Pattern]) -> None:
+    def __init__(self, patterns: Mapping[str, _Pattern], numbers: Mapping[str, int]) -> None:
+        """``numbers``: the number of each tag, which counts are keyed by."""
         phrases = [key.encode("utf-8", "surrogatepass") for key in patterns]
         # No hit can take in a byte no phrase has (see count_pair).
         self._separable = not any(_SEPARATOR in phrase for phrase in phrases)
@@ -443,16 +485,26 @@ class _Scanner:
             implementation=ahocorasick_rs.Implementation.DFA,
         )
         meanings = list(patterns.values())
-        self._slugs = [pattern.slug for pattern in meanings]
+        # The slot of the counts a hit on each phrase adds to: its tag's
+        # number, or one slot past the tags' for an exclusion phrase, whose
+        # hits count for nobody (and break a gloss, as no tag has its number).
+        self._tag_count = len(numbers)
+        self._tags = [self._tag_count if pattern.slug is None else numbers[pattern.slug]
+                      for pattern in meanings]
         self._check_left = [pattern.check_left for pattern in meanings]
         self._check_right = [pattern.check_right for pattern in meanings]
-        # Few phrases have ASCII ends: only their hits need the boundary test.
-        self._bounded = [pattern.check_left or pattern.check_right for pattern in meanings]
+        # The same with the few phrases that have ASCII ends marked
+        # _BOUNDED: only their hits need the boundary test, and most hits
+        # cost one list lookup and one comparison.
+        self._codes = [_BOUNDED if pattern.check_left or pattern.check_right else tag
+                       for pattern, tag in zip(meanings, self._tags)]
 
-    def count_pair(self, title: str, body: str) -> tuple[dict[str, int], dict[str, int]]:
-        """Mentions per slug in the title and in the body (not normalised),
-        as count() gives them, from one scan of title + separator + body:
-        one call into the automaton instead of two.
+    def count_pair(self, title: str, body: str) -> tuple[list[int], list[int]]:
+        """Mentions in the title, and in title and body together (not
+        normalised), as count() finds them, each as a list of counts indexed
+        by tag number (one list of both, so that finding the tags mentioned
+        takes one pass), from one scan of title + separator + body: one call
+        into the automaton instead of two.
 
         Hits are the same as those of two scans: a hit cannot span the
         separator (no phrase has its byte), so leftmost-longest matching
@@ -461,42 +513,62 @@ class _Scanner:
         end of the text is; the gloss rule restarts at the body, as a scan of
         its own would."""
         if not self._separable:
-            return (self.count(normalise(title)) if title else {},
-                    self.count(normalise(body)) if body else {})
+            title_counts = self._counts(normalise(title), self._no_counts())
+            return title_counts, self._counts(normalise(body), title_counts.copy())
         title_data = normalise(title).encode("utf-8", "surrogatepass")
         data = _SEPARATOR.join((title_data, normalise(body).encode("utf-8", "surrogatepass")))
         hits = self._automaton.find_matches_as_indexes(data)
         first_body_hit = bisect.bisect_left(hits, len(title_data) + 1, key=_hit_start)
-        return (self._tally(data, hits[:first_body_hit]),
-                self._tally(data, hits[first_body_hit:]))
+        title_counts = self._tally(data, hits[:first_body_hit], self._no_counts())
+        return title_counts, self._tally(data, hits[first_body_hit:], title_counts.copy())
 
-    def count(self, norm: str) -> dict[str, int]:
-        """Mentions per slug in normalised text, in order of first mention."""
+    def _no_counts(self) -> list[int]:
+        """A zero count per tag number, and one for exclusions at the end."""
+        return [0] * (self._tag_count + 1)
+
+    def _counts(self, norm: str, counts: list[int]) -> list[int]:
+        """`counts` with the mentions in normalised text added."""
         data = norm.encode("utf-8", "surrogatepass")
-        return self._tally(data, self._automaton.find_matches_as_indexes(data))
+        return self._tally(data, self._automaton.find_matches_as_indexes(data), counts)
 
-    def _tally(self, data: bytes, hits: list[tuple[int, int, int]]) -> dict[str, int]:
-        """Mentions per slug from the automaton's hits in one text of `data`,
-        in order of first mention.
+    def count(self, norm: str) -> dict[int, int]:
+        """Mentions per tag number in normalised text, in order of first mention."""
+        data = norm.encode("utf-8", "surrogatepass")
+        hits = self._automaton.find_matches_as_indexes(data)
+        counts = self._tally(data, hits, self._no_counts())
+        # A tag's first hit that is on word boundaries always counts (a gloss
+        # only follows a hit of its tag).
+        numbers = (self._tags[index] for index, start, end in hits
+                   if self._on_word_boundaries(data, index, start, end))
+        return {number: counts[number] for number in dict.fromkeys(numbers)
+                if number < self._tag_count}
+
+    def _tally(self, data: bytes, hits: list[tuple[int, int, int]], counts: list[int]
+               ) -> list[int]:
+        """`counts` (a count per tag number, see _no_counts) with the
+        mentions added that the automaton's hits in one text of `data` are.
 
         A hit of an ASCII-edged phrase glued to a letter or digit is no hit.
-        A hit right after a hit of the same tag, separated by a gloss gap, is
-        that name's gloss and is not counted again; it can follow only an
-        earlier hit of its tag, so the first hit of a tag always counts.
+        A hit of an exclusion phrase counts for nobody. A hit right after a
+        hit of the same tag, separated by a gloss gap, is that name's gloss
+        and is not counted again; it can follow only an earlier hit of its
+        tag, so the first hit of a tag always counts.
         This loop runs for every hit of every article: the boundary and gloss
         tests run only where they can apply."""
-        slugs, bounded = self._slugs, self._bounded
-        counts: dict[str, int] = {}
-        previous_slug: str | None = None
-        previous_end = -1
+        codes = self._codes
+        # A list, not a dict: list items by int index are the cheapest to
+        # read and add to (the counts are small ints, which are cached).
+        # No tag's number is -1: the first hit is no gloss.
+        previous, previous_end = -1, -1
         for index, start, end in hits:
-            if bounded[index] and not self._on_word_boundaries(data, index, start, end):
-                continue
-            slug = slugs[index]
-            if slug is not None and not (slug == previous_slug
-                                         and _is_gloss_gap(data, previous_end, start)):
-                counts[slug] = counts.get(slug, 0) + 1
-            previous_slug, previous_end = slug, end
+            number = codes[index]
+            if number == _BOUNDED:  # rare: a phrase with ASCII ends
+                if not self._on_word_boundaries(data, index, start, end):
+                    continue
+                number = self._tags[index]
+            if number != previous or not _is_gloss_gap(data, previous_end, start):
+                counts[number] += 1
+            previous, previous_end = number, end
         return counts
 
     def _on_word_boundaries(self, data: bytes, index: int, start: int, end: int) -> bool:
@@ -506,6 +578,9 @@ class _Scanner:
             return False
         return not (self._check_right[index] and end < len(data) and _IS_WORD_BYTE[data[end]])
 
+
+# What _Scanner._codes holds for a phrase whose hits need the word-boundary test.
+_BOUNDED = -1
 
 # Between the title and the body in count_pair's single scan: no letter or
 # digit (for word boundaries), no space or bracket (for glosses).

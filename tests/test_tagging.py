@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from pathlib import Path
@@ -550,3 +551,39 @@ def test_mentions_follow_the_reference_rule(real: Taxonomy, text: str) -> None:
     what the slow reading of the rule gives (lone surrogates, private-use and
     astral characters, glosses and ASCII neighbours included)."""
     assert list(real.mentions(text).items()) == list(reference_mentions(real, text).items())
+
+
+def reference_tag(taxonomy: Taxonomy, title: str, body: str) -> tuple[str, ...]:
+    """The evidence rule and the round robin of tagging's docstring, spelt
+    out with slugs and (score, slug) pairs (tag() ranks by integer keys)."""
+    rules = taxonomy.rules
+    in_title, in_body = taxonomy.mentions(title), taxonomy.mentions(body)
+    qualified = {slug for slug in {*in_title, *in_body}
+                 if in_title.get(slug, 0) or in_body.get(slug, 0) >= rules.min_body_mentions}
+    score = {slug: rules.title_weight * in_title.get(slug, 0) + in_body.get(slug, 0)
+             for slug in qualified}
+    ranked = sorted(qualified, key=lambda slug: (-score[slug], slug))
+    if rules.balance_kinds and len(ranked) > rules.max_tags:
+        depth = {slug: [other for other in ranked if taxonomy.tags[other].kind == taxonomy.tags[slug].kind].index(slug)
+                 for slug in ranked}
+        kept = sorted(ranked, key=lambda slug: (depth[slug], -score[slug], slug))[: rules.max_tags]
+        ranked = sorted(kept, key=lambda slug: (-score[slug], slug))
+    return tuple(ranked[: rules.max_tags])
+
+
+_RULES = st.builds(TaggingRules, min_body_mentions=st.integers(1, 4), title_weight=st.integers(1, 4),
+                   max_tags=st.integers(1, 6), balance_kinds=st.booleans())
+
+
+@functools.lru_cache(maxsize=None)
+def real_with(rules: TaggingRules) -> Taxonomy:
+    return build_taxonomy(list(load_taxonomy(TAGS_YAML)[0].tags.values()), rules)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_RULES, _MIXED, _MIXED)
+def test_tag_follows_the_reference_rule(rules: TaggingRules, title: str, body: str) -> None:
+    """Ranking by integer keys and the round robin over them pick and order
+    the tags the rule does, with any settings."""
+    taxonomy = real_with(rules)
+    assert taxonomy.tag(title, body) == reference_tag(taxonomy, title, body)
