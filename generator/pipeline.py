@@ -70,10 +70,10 @@ class BuildOptions:
     # quick path would rarely apply to them.
     skip_if_unchanged: bool = True
     # True: this process will build again soon (the watch server's first
-    # build): also make what only a later, incremental build would need, the
-    # link timeline and counts and the kept groups' page keys (≈1 s at 10,000
-    # articles), so that the first change after starting is as quick as the
-    # ones after it.
+    # build): also make what only a later, incremental build would need (the
+    # link timeline and counts, every page's key, the list order, the live
+    # entries' texts, the spare's manifest: ≈1 s at 10,000 articles), so that
+    # the first change after starting is as quick as the ones after it.
     warm: bool = False
 
 
