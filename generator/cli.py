@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import sys
 from pathlib import Path
@@ -12,17 +13,27 @@ from generator.config import Config, ConfigError, load_config
 from generator.write import OutputError
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, exiting: bool = False) -> int:
+    """Run a command; `exiting`: the process ends when this returns (see __main__)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    if exiting and args.command in ONE_SHOT:
+        # A build runs with the cycle collector off and turns it back on at
+        # the end, when its first pass walks every object the build made
+        # (≈0.1 s at 10,000 articles, ten times that at 100,000). A process
+        # about to end has no use for that pass.
+        gc.disable()
     try:
         return int(args.run(args))
     except (ConfigError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+ONE_SHOT = ("build", "ingest")  # commands that build once and end
 
 
 def _parser() -> argparse.ArgumentParser:

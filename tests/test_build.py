@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
@@ -179,6 +180,26 @@ def test_a_bad_file_never_aborts_the_build(build_site, content_copy: Path) -> No
     accounted |= {d.source_path for d in report.duplicates}
     assert accounted == {p.name for p in content_copy.iterdir()}
     assert len(report.articles) >= 5
+
+
+def test_a_build_run_in_process_leaves_the_cycle_collector_as_it_was(tmp_path: Path) -> None:
+    """Only `python -m generator` (main(exiting=True)) may leave it off: the
+    process ends right after. A caller of main() keeps collecting cycles."""
+    from generator.cli import main
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content" / "articles", content)
+    args = ["build", "--quiet", "--no-cache", "--config", str(ROOT / "site.yaml"),
+            "--content", str(content), "--output", str(tmp_path / "out")]
+    assert gc.isenabled()
+    assert main(args) == 0
+    assert gc.isenabled()
+    try:
+        assert main([*args, "--output", str(tmp_path / "out2")], exiting=True) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert (tmp_path / "out2" / "articles" / "voa-6786297" / "index.html").exists()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
