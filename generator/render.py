@@ -395,6 +395,7 @@ class Renderer:
         for memo in (FINGERPRINTS, SITEMAP_ENTRIES):
             memo.bound(self.site.articles)
         self._frozen: dict[int, tuple[Any, Any]] = {}
+        self._shared_texts: dict[int, tuple[Any, str]] = {}  # see _shared_text
         # Loaded templates by name: the environment's own cache is an LRU
         # whose every hit reorders a deque (templates do not change during
         # a build: auto_reload is off).
@@ -642,21 +643,40 @@ class Renderer:
 
     def _flat_key_text(self, job: PageJob) -> str | None:
         """The key's text for a page whose context holds only articles, runs of
-        articles and plain values (an article page: 10,000 of them, so no
-        general walk); None for any other page."""
+        articles (a list page's months among them), records of plain values
+        and values shared by many pages: no general walk, and no repr of a
+        frozen run of fingerprints. Article pages (10,000 of them) and list
+        pages (a big tag's 200: an incremental build keys every page of the
+        changed article's tags) take this path; None for any other page."""
         parts = ["\x1eflat", job.path, job.template or "", job.text]
         fingerprint = FINGERPRINTS
         for name, value in job.context.items():
             kind = type(value)
             if kind is Article:
                 parts.append(f"{name}={fingerprint(value)}")
-            elif kind in _PLAIN:
+            elif kind in _PLAIN or kind in _PLAIN_RECORDS:
                 parts.append(f"{name}={value!r}")
             elif kind is tuple and _only_articles(value):
-                parts.append(f"{name}=({','.join(FINGERPRINTS.many(value))})")
+                parts.append(f"{name}=({','.join(fingerprint.many(value))})")
+            elif kind is LazyMonths and _only_articles(value.articles):
+                parts.append(f"{name}=LazyMonths({','.join(fingerprint.many(value.articles))};"
+                             f"{self._shared_text(value.events)};{value.timezone!r})")
+            elif kind is list or kind is dict:
+                parts.append(f"{name}={self._shared_text(value)}")
             else:
                 return None
         return "\x1f".join(parts)
+
+    def _shared_text(self, value: Any) -> str:
+        """repr of the frozen `value`, made once per object: the lists a list
+        page shows besides its articles (the timeline's filter choices, a
+        tag's events) are the same objects on every page of the list. The
+        memo keeps the object alive (see _freeze), and page contexts are
+        never changed once made."""
+        found = self._shared_texts.get(id(value))
+        if found is None or found[0] is not value:
+            found = self._shared_texts[id(value)] = (value, repr(self._freeze(value)))
+        return found[1]
 
     def _article_key(self, article: Article, prev: Article | None, next_: Article | None,
                      related: tuple[Article, ...], same_event: tuple[Article, ...]) -> str:
@@ -1263,6 +1283,11 @@ def _bytecode_cache(config: Config, base_key: str) -> FileSystemBytecodeCache | 
 class MonthRef:
     year: int
     month: int
+
+
+# Records of plain values only: their dataclass repr stands for them in a key
+# text (see Renderer._flat_key_text).
+_PLAIN_RECORDS = frozenset({Pagination, TagInfo, MonthRef, Outlet})
 
 
 def _month_ref(month: Month) -> MonthRef:

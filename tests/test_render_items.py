@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from markupsafe import Markup, escape
 
-from generator import events
+from generator import events, urls
 from generator.models import Article, Outlet
-from generator.render import LazyMonths, Renderer, TagInfo, build_site_model, quick_escape
+from generator.render import (LazyMonths, PageJob, Renderer, TagInfo, build_site_model,
+                              quick_escape)
 from tests.conftest import ROOT, parse_fixture, site_config
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -247,3 +248,53 @@ def test_joined_items_are_shown_as_they_are_and_escaped_elsewhere() -> None:
     assert renderer.env.from_string("{{ x }}").render(x=items) == items.text
     assert escape(items) == Markup(items.text)
     assert quick_escape(items) is items.text
+
+
+def _tag_pages(renderer: Renderer, slug: str) -> list[PageJob]:
+    prefix = urls.tag(slug)
+    return [job for group in renderer.groups() if group.prefix == prefix
+            for job in group.jobs() if job.template == "tag.html"]
+
+
+def test_a_list_pages_key_changes_with_everything_it_shows() -> None:
+    """List pages are keyed by a flat text (Renderer._flat_key_text); each thing
+    the page shows must move it: its articles, its events, its place in the
+    list, the tag, the lists of the first page. Equal values in other objects
+    (a later build's) give the same key."""
+    articles = _spread(ZONE)
+    tags = {"t0": TagInfo("t0", "标签"), "t1": TagInfo("t1", "另一个")}
+    config = replace(site_config(), page_size=2)
+    tagged = [replace(a, tags=("t0", "t1")) for a in articles]
+    shown = [replace(e, tags=("t0",)) for e in _events()]  # a tag page shows its tag's events
+
+    def renderer_for(items: list[Article], shown: list[events.Event],
+                     infos: dict[str, TagInfo] = tags,
+                     related: tuple[str, ...] = ("t1",)) -> Renderer:
+        site = replace(build_site_model(items, infos, (), config, related_tags={"t0": related}),
+                       events=tuple(shown))
+        return Renderer(config, ROOT / "templates", site, search=False)
+
+    base = renderer_for(tagged, shown)
+    pages = _tag_pages(base, "t0")
+    assert len(pages) > 2 and all(base._flat_key_text(job) is not None for job in pages)
+    keys = [base.page_key(job) for job in pages]
+    assert len(set(keys)) == len(keys)
+    # The same site made again from equal objects: the same keys.
+    again = renderer_for([replace(a) for a in tagged], [replace(e) for e in shown])
+    assert [again._page_key(job) for job in _tag_pages(again, "t0")] == keys
+
+    def moved(renderer: Renderer) -> list[bool]:
+        return [renderer._page_key(job) != key
+                for job, key in zip(_tag_pages(renderer, "t0"), keys)]
+
+    # An edited article (its fields follow from its bytes: the digest changes).
+    edited = [replace(a, title="改了", digest="f" * 64) if n == 4 else a
+              for n, a in enumerate(tagged)]
+    assert any(moved(renderer_for(edited, shown)))
+    other_event = [replace(e, title="改了") if e.title == "<末>" else e for e in shown]
+    assert any(moved(renderer_for(tagged, other_event)))  # an event among the months
+    renamed = {**tags, "t0": TagInfo("t0", "新名字")}
+    assert all(moved(renderer_for(tagged, shown, renamed)))  # the tag on every page
+    assert moved(renderer_for(tagged, shown, related=()))[0]  # the first page's related tags
+    fewer = tagged[:-1]  # the list's last page changes, and with it every page's pager
+    assert all(moved(renderer_for(fewer, shown))[:2])
