@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None, exiting: bool = False) -> int:
     if exiting and args.command in ONE_SHOT:
         # A build runs with the cycle collector off and turns it back on at
         # the end, when its first pass walks every object the build made
-        # (≈0.1 s at 10,000 articles, ten times that at 100,000). A process
+        # (≈0.1 s at 10,000 articles, and it grows with them). A process
         # about to end has no use for that pass.
         gc.disable()
     try:

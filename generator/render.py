@@ -668,11 +668,11 @@ class Renderer:
         return "\x1f".join(parts)
 
     def _shared_text(self, value: Any) -> str:
-        """repr of the frozen `value`, made once per object: the lists a list
-        page shows besides its articles (the timeline's filter choices, a
-        tag's events) are the same objects on every page of the list. The
-        memo keeps the object alive (see _freeze), and page contexts are
-        never changed once made."""
+        """repr of the frozen `value`, made once per object: most lists a list
+        page shows besides its articles (the timeline's filter choices on
+        each of its 200 pages) are the same objects on every page of the
+        list. The memo keeps the object alive (see _freeze), and page
+        contexts are never changed once made."""
         found = self._shared_texts.get(id(value))
         if found is None or found[0] is not value:
             found = self._shared_texts[id(value)] = (value, repr(self._freeze(value)))
