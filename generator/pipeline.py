@@ -25,7 +25,7 @@ from generator.discover import FileEntry, discover
 from generator.models import Article, Problem, Severity
 from generator.report import BuildReport
 from generator.write import (KEEP, MANIFEST, DirectWriter, Entry, SiteWriter,
-                             WriteResult, check_output_dir, intact)
+                             WriteResult, check_output_dir)
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
@@ -231,27 +231,28 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
         taxonomy_text, taxonomy_problems = read_taxonomy(config)
         settings = parse_settings(config, taxonomy_text)
     stubs = _stub_store(options, settings) if options.search else None
-    with clock("parse"):
-        parsed = parse_stage(entries, settings, cache, options.workers, progress, stubs)
-    outcomes = parsed.outcomes
-    problems = taxonomy_problems + [o.problem for o in outcomes if o.problem is not None]
-    problems += _unknown_tag_problems(outcomes)
-    articles = [o.article for o in outcomes if o.article is not None]
-    problems += [Problem(a.rel_path, Severity.WARNING, w) for a in articles for w in a.warnings]
-    with clock("collect"):
-        published, out_of_scope = collect.split_scope(articles, config.scope, config.zone)
-        published, duplicates = collect.deduplicate(published, config.zone)
-        published = collect.resolve_slug_collisions(collect.chronological(published))
-        site_pages, page_problems = read_pages(config.pages_dir)
-        problems += page_problems
     writer = SiteWriter(options.output)
+    writer.survey_live()  # the live site's stat checks, on the other core (see survey.py)
     pending = None
-    if stubs is not None:
-        with clock("search"):  # only starts Pagefind; it runs while the site renders
-            pending = search.start_index(writer, published, stubs, lambda missing: _bodies_of(
-                missing, cache, parsed.fresh_bodies, settings, options.content),
-                keep_live=not options.clean)
     try:
+        with clock("parse"):
+            parsed = parse_stage(entries, settings, cache, options.workers, progress, stubs)
+        outcomes = parsed.outcomes
+        problems = taxonomy_problems + [o.problem for o in outcomes if o.problem is not None]
+        problems += _unknown_tag_problems(outcomes)
+        articles = [o.article for o in outcomes if o.article is not None]
+        problems += [Problem(a.rel_path, Severity.WARNING, w) for a in articles for w in a.warnings]
+        with clock("collect"):
+            published, out_of_scope = collect.split_scope(articles, config.scope, config.zone)
+            published, duplicates = collect.deduplicate(published, config.zone)
+            published = collect.resolve_slug_collisions(collect.chronological(published))
+            site_pages, page_problems = read_pages(config.pages_dir)
+            problems += page_problems
+        if stubs is not None:
+            with clock("search"):  # only starts Pagefind; it runs while the site renders
+                pending = search.start_index(writer, published, stubs, lambda missing: _bodies_of(
+                    missing, cache, parsed.fresh_bodies, settings, options.content),
+                    keep_live=not options.clean)
         with clock("link"):
             site = link_stage(published, _tag_infos(settings.taxonomy), site_pages, config,
                               cache, options.workers or os.cpu_count() or 1, options.warm)
@@ -265,7 +266,7 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
                                 search=offer_search)
             # The live site's render keys, from the manifest the writer already read.
             previous = {} if options.clean else writer.previous
-            rendered = render_stage(renderer, writer.live, previous, cache,
+            rendered = render_stage(renderer, previous, cache,
                                     parsed.fresh_bodies, settings, options.workers,
                                     writer, progress, options.content,
                                     {} if options.clean else writer.previous_groups,
@@ -284,6 +285,7 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
     finally:
         if pending is not None:
             pending.cancel()  # a failed build leaves no indexer running
+        writer.close()
     return BuildReport(published, sorted(problems, key=_problem_order), out_of_scope,
                        duplicates, result, len(entries), options.content, options.output,
                        parsed=parsed.parsed, cached=parsed.cached, rendered=rendered,
@@ -505,8 +507,8 @@ def _problem_order(problem: Problem) -> tuple[str, int, str]:
 RENDER_CHUNK = 64
 
 
-def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, Entry],
-                 cache: BuildCache, fresh_bodies: dict[str, str], settings: ParseSettings,
+def render_stage(renderer: Renderer, previous: Mapping[str, Entry], cache: BuildCache,
+                 fresh_bodies: dict[str, str], settings: ParseSettings,
                  workers: int, writer: SiteWriter, progress: Progress | None,
                  content: Path | None = None, previous_groups: Mapping[str, str] | None = None,
                  warm: bool = False) -> int:
@@ -525,7 +527,7 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
         if group.prefix is not None:
             writer.record_group(group.prefix, group.digest)
             kept = _keep_group(group.prefix, group.digest, previous_groups or {}, by_prefix,
-                               previous, live)
+                               previous, writer.intact)
             if kept is not None:
                 for path in kept:
                     writer.put(path, KEEP, previous[path].key)
@@ -536,8 +538,8 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
         if group.keyed is not None and (previous or warm):
             for page in group.keyed():
                 entry = previous.get(page.path)
-                if entry is not None and entry.key == page.key and intact(live, page.path,
-                                                                            entry):
+                if entry is not None and entry.key == page.key and writer.intact(page.path,
+                                                                                   entry):
                     writer.put(page.path, KEEP, page.key)
                 else:
                     pending.append((page.job(), page.key))
@@ -551,7 +553,7 @@ def render_stage(renderer: Renderer, live: Path | None, previous: Mapping[str, E
                 pending.append((job, ""))
                 continue
             key = renderer.page_key(job)
-            if entry is not None and entry.key == key and intact(live, job.path, entry):
+            if entry is not None and entry.key == key and writer.intact(job.path, entry):
                 writer.put(job.path, KEEP, key)
             else:
                 pending.append((job, key))
@@ -594,12 +596,12 @@ def _paths_by_group(previous: Mapping[str, Entry], groups: Mapping[str, str]
 
 def _keep_group(prefix: str, digest: str, groups: Mapping[str, str],
                 by_prefix: Mapping[str, list[str]], previous: Mapping[str, Entry],
-                live: Path | None) -> list[str] | None:
+                intact: Callable[[str, Entry], bool]) -> list[str] | None:
     """The group's live pages if they can all be kept, else None."""
     if groups.get(prefix) != digest:
         return None
     paths = by_prefix.get(prefix, [])
-    if not paths or not all(intact(live, path, previous[path]) for path in paths):
+    if not paths or not all(intact(path, previous[path]) for path in paths):
         return None
     return paths
 

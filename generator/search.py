@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from generator import __version__
-from generator.write import KEEP, OutputError, SiteWriter, WriteResult, commit, intact
+from generator.write import KEEP, OutputError, SiteWriter, WriteResult, commit
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -396,7 +396,7 @@ def _live_index(writer: SiteWriter, group: str) -> list[tuple[str, Entry]]:
     if manifest is None:
         return []
     files = [(rel, e) for rel, e in manifest.files.items() if rel.startswith(group)]
-    if not files or not all(intact(writer.live, rel, e) for rel, e in files):
+    if not files or not all(writer.intact(rel, e) for rel, e in files):
         return []
     return files
 

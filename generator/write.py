@@ -28,7 +28,10 @@ from json.encoder import encode_basestring as _json_str
 from json.encoder import encode_basestring_ascii as _json_ascii
 from pathlib import Path
 from stat import S_ISDIR
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
+
+if TYPE_CHECKING:
+    from generator.survey import LiveSurvey
 
 MANIFEST = ".timeline-manifest.json"
 MANIFEST_VERSION = 4
@@ -157,6 +160,27 @@ class SiteWriter:
         self.forced = False  # a new generation even if no file changed (see force())
         self.groups: dict[str, str] = {}
         self.previous_groups: Mapping[str, str] = self.current.groups if self.current else {}
+        self._survey: LiveSurvey | None = None
+
+    def survey_live(self) -> None:
+        """Start checking the live generation in a forked child, for intact()
+        and the user's files to ask later (see survey.py)."""
+        from generator.survey import LiveSurvey, start_helper
+
+        start_helper()
+        if self.live is not None and self.current is not None and self._survey is None:
+            self._survey = LiveSurvey.start(self.live, self.current)
+
+    def intact(self, rel: str, entry: Entry) -> bool:
+        """The live file that `entry` describes is still the one written."""
+        if self._survey is not None and self.previous.get(rel) is entry:
+            return rel not in self._survey.findings().altered
+        return intact(self.live, rel, entry)
+
+    def close(self) -> None:
+        """Stop a survey still under way (a build that failed before asking)."""
+        if self._survey is not None:
+            self._survey.close()
 
     def record_group(self, prefix: str, digest: str) -> None:
         """Remember what the pages under `prefix` were rendered from."""
@@ -279,8 +303,9 @@ class SiteWriter:
         for rel in sorted(set(old) - set(self.entries)):
             if _is_safe_relative(rel):
                 _remove(self.spare, rel)
+        found = self._survey.findings().user_files if self._survey is not None else None
         carried = _carry_user_files(self.spare, self.spare_manifest, self.live, self.current,
-                                    set(self.entries))
+                                    set(self.entries), found)
         generation = (self.current.generation if self.current else 0) + 1
         manifest = Manifest(generation, dict(self.entries), carried, dict(sorted(self.groups.items())))
         result = WriteResult(tuple(sorted(self.changed)), tuple(sorted(self.unchanged)),
@@ -478,7 +503,8 @@ def _reset(folder: Path) -> None:
 
 # -- bringing the spare up to date ------------------------------------------
 def _carry_user_files(spare: Path, spare_manifest: SpareManifest | None, live: Path | None,
-                      current: Manifest | None, ours: set[str]) -> tuple[str, ...]:
+                      current: Manifest | None, ours: set[str],
+                      found: Sequence[str] | None = None) -> tuple[str, ...]:
     """Copy the user's own files from the live generation (as hard links), and
     remove from the spare those the user has deleted since.
 
@@ -487,10 +513,14 @@ def _carry_user_files(spare: Path, spare_manifest: SpareManifest | None, live: P
     while it was live, which the build after found and carried on (the live
     manifest's `carried`). Either kind that is no longer in the live site was
     deleted by the user and must not come back when the spare goes live. A
-    path the generator now writes itself (`ours`) is the generator's."""
+    path the generator now writes itself (`ours`) is the generator's.
+    `found`: the live generation's user files, if already listed (see
+    survey.py)."""
     if live is None:
         return ()
-    user = [rel for rel in _user_files(live, current) if rel not in ours]
+    if found is None:
+        found = _user_files(live, current)
+    user = [rel for rel in found if rel not in ours]
     were = set(spare_manifest.carried if spare_manifest else ()) | \
         set(current.carried if current else ())
     for rel in sorted(were - set(user) - ours):
