@@ -163,8 +163,8 @@ class SiteWriter:
         self._survey: LiveSurvey | None = None
 
     def survey_live(self) -> None:
-        """Start checking the live generation in a forked child, for intact()
-        and the user's files to ask later (see survey.py)."""
+        """Ask the helper process to check the live generation while this
+        build goes on; intact() and staged() read its answer (see survey.py)."""
         from generator.survey import LiveSurvey, start_helper
 
         start_helper()
@@ -178,7 +178,8 @@ class SiteWriter:
         return intact(self.live, rel, entry)
 
     def close(self) -> None:
-        """Stop a survey still under way (a build that failed before asking)."""
+        """Take an answer no one asked for off the helper's pipe (a build
+        that failed before it needed it)."""
         if self._survey is not None:
             self._survey.close()
 
