@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import signal
 import struct
 import threading
 from pathlib import Path
@@ -147,7 +148,7 @@ class _Helper:
             except OSError:
                 pass
         try:
-            os.kill(self.pid, 9)
+            os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
         except OSError:
             pass
