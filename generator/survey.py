@@ -66,6 +66,7 @@ class LiveSurvey:
         found here when first asked for."""
         helper = _HELPER.claim()
         if helper is not None and not helper.ask(live, manifest.generation):
+            _HELPER.release(helper)
             helper = None
         return cls(live, manifest, helper)
 
@@ -85,7 +86,10 @@ class LiveSurvey:
         helper, self._asked = self._asked, None
         if helper is None:
             return None
-        found = helper.answer()
+        try:
+            found = helper.answer()
+        finally:
+            _HELPER.release(helper)
         if found is None or found[0] != self.manifest.generation:
             return None
         return found[1]
@@ -123,7 +127,6 @@ class _Helper:
             return True
         except OSError:
             self.stop()
-            _HELPER.release(self)
             return False
 
     def answer(self) -> tuple[int, Findings] | None:
@@ -132,8 +135,6 @@ class _Helper:
         except (OSError, EOFError, pickle.UnpicklingError, struct.error):
             self.stop()
             return None
-        finally:
-            _HELPER.release(self)
         ok = isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Findings)
         return found if ok else None
 
