@@ -135,8 +135,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     output = args.output or cache / "preview"
     search_dir = None if args.no_search else cache / "preview-search"
     builds = itertools.count()  # the first one also warms the process (BuildOptions.warm)
-    return serve_watch(lambda on_live: _rebuild_summary(args, preview, output, on_live,
-                                                        warm=next(builds) == 0),
+    return serve_watch(lambda on_live, changed: _rebuild_summary(
+                           args, preview, output, on_live, changed, warm=next(builds) == 0),
                        _watched(args, config), output, preview, args.host, args.port,
                        search_dir=search_dir)
 
@@ -151,7 +151,8 @@ def _watched(args: argparse.Namespace, config: Config) -> list[Path]:
 
 
 def _rebuild_summary(args: argparse.Namespace, config: Config, output: Path,
-                     on_live: Callable[[], None], warm: bool = False) -> str:
+                     on_live: Callable[[], None], changed: frozenset[str] | None,
+                     warm: bool = False) -> str:
     from generator.pipeline import BuildOptions, build
 
     # Settings are read again each time: site.yaml is one of the watched files.
@@ -159,7 +160,7 @@ def _rebuild_summary(args: argparse.Namespace, config: Config, output: Path,
     # Pages first; the search index is refreshed in the background (serve.py).
     report = build(BuildOptions(args.content, output, _project_root(), fresh, search=False,
                                 search_pages=not args.no_search, skip_if_unchanged=False,
-                                warm=warm),
+                                warm=warm, changed=changed),
                    on_live=lambda _: on_live())
     return (f"{len(report.articles)} articles, {report.rendered} pages rendered, "
             f"{len(report.written.written)} written, {len(report.errors)} errors")

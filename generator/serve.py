@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from generator.config import Config
 from generator.urls import Urls
@@ -163,9 +164,10 @@ def serve(output: Path, config: Config, host: str, port: int) -> int:
     return _run(server)
 
 
-# A rebuild: builds, calls its argument once the new pages are live, and
-# returns a one-line summary.
-Rebuild = Callable[[Callable[[], None]], str]
+# A rebuild: builds, calls its first argument once the new pages are live,
+# and returns a one-line summary. Its second names the paths changed since
+# the last rebuild, as the watcher reported them (None: unknown, look at all).
+Rebuild = Callable[[Callable[[], None], "frozenset[str] | None"], str]
 
 
 def serve_watch(rebuild: Rebuild, watched: list[Path], output: Path, config: Config,
@@ -183,8 +185,8 @@ def serve_watch(rebuild: Rebuild, watched: list[Path], output: Path, config: Con
         indexer = BackgroundIndexer(output, search_dir)
     rebuild_pages = rebuild
 
-    def rebuild_and_index(on_live: Callable[[], None]) -> str:
-        summary = rebuild_pages(on_live)
+    def rebuild_and_index(on_live: Callable[[], None], changed: frozenset[str] | None) -> str:
+        summary = rebuild_pages(on_live, changed)
         if indexer is not None:
             indexer.request()
         return summary
@@ -198,7 +200,7 @@ def serve_watch(rebuild: Rebuild, watched: list[Path], output: Path, config: Con
     # The first build waits until the watcher listens, so that a file dropped
     # in while the site is being built or served is never missed.
     armed.wait(timeout=30)
-    print(rebuild(lambda: None))
+    print(rebuild(lambda: None, None))
     server = make_server(output, config, host, port, generation, search_dir)
     print(f"serving {output} at {local_config(config, host, port).base_url} with live reload; "
           f"watching {', '.join(str(p) for p in watched)} (Ctrl-C to stop)")
@@ -223,8 +225,10 @@ def watch_loop(rebuild: Rebuild, watched: list[Path], generation: Generation,
     from watchfiles import watch
 
     existing = [str(p) for p in watched if p.exists()]
-    for changes in watch(*existing, debounce=debounce_ms, step=50, stop_event=stop,
-                         raise_interrupt=False, yield_on_timeout=True, rust_timeout=200):
+    complete = True  # the last rebuild saw every change before this batch
+    for changes in watch(*existing, watch_filter=VisibleChanges(existing), debounce=debounce_ms,
+                         step=50, stop_event=stop, raise_interrupt=False, yield_on_timeout=True,
+                         rust_timeout=200):
         if armed is not None:
             armed.set()
         if stop.is_set():
@@ -240,16 +244,41 @@ def watch_loop(rebuild: Rebuild, watched: list[Path], generation: Generation,
             print(f"{count} change(s): pages live after {time.perf_counter() - started:.2f} s",
                   flush=True)
 
+        paths = frozenset(path for _, path in changes)
         try:
-            summary = rebuild(on_live)
+            summary = rebuild(on_live, paths if complete else None)
         except Exception as exc:  # a broken template must not kill the preview
+            # It may have failed before looking at these paths: the next
+            # rebuild looks at every file.
+            complete = False
             print(f"rebuild failed: {exc}")
             continue
+        complete = True
         if went_live.is_set():
             print(f"  {summary}")
         else:  # nothing changed, or the build went live without saying so
             print(f"{len(changes)} change(s): {summary}")
             generation.bump()
+
+
+class VisibleChanges:
+    """The watcher's filter: every change except those to hidden files and
+    folders (an editor's swap files, .git) below a watched path, which the
+    build never reads either (see discover). Unlike watchfiles' default
+    filter it lets through backup files ("a.md~") and the like, which the
+    build does read: a change it reads but the watcher dropped would be
+    missed by a rebuild that looks only at the reported paths."""
+
+    def __init__(self, roots: Iterable[str]) -> None:
+        self._bases = [os.path.join(os.path.abspath(root), "") for root in roots]
+        self._bases += [os.path.join(os.path.realpath(root), "") for root in roots]
+
+    def __call__(self, change: object, path: str) -> bool:
+        for base in self._bases:
+            if path.startswith(base):
+                return not any(part.startswith(".")
+                               for part in path[len(base):].split(os.sep))
+        return True
 
 
 def _run(server: http.server.ThreadingHTTPServer) -> int:

@@ -39,6 +39,32 @@ def test_saved_file_stats_are_what_was_saved_however_they_changed(database: Path
     assert reopen(database).file_stats() == second
 
 
+def test_file_stats_come_from_memory_only_while_no_one_else_wrote_them(database: Path) -> None:
+    mine = {"a.txt": FileStat(1, 10, "sha-a")}
+    cache = reopen(database)
+    cache.file_stats()
+    cache.save_file_stats(mine)
+    cache.close()
+    cache = reopen(database)
+    assert cache.file_stats() == mine and cache.as_left
+    cache.close()
+    # Another process (a build from the command line) writes the table and
+    # its own stamp; an older generator writes the table without any.
+    import sqlite3
+
+    for stamp in ("another process's", None):
+        with sqlite3.connect(database) as other:
+            other.execute("INSERT OR REPLACE INTO files VALUES ('b.txt', 2, 20, 'sha-b')")
+            other.execute("DELETE FROM info WHERE name = 'files-stamp'")
+            if stamp is not None:
+                other.execute("INSERT INTO info VALUES ('files-stamp', ?)", (stamp,))
+        other.close()
+        cache = reopen(database)
+        assert cache.file_stats() == {**mine, "b.txt": FileStat(2, 20, "sha-b")}
+        assert not cache.as_left
+        cache.close()
+
+
 def many_outcomes(count: int) -> dict[str, ParseOutcome]:
     outcome = parse_fixture("voa/feed_markdown_with_footer.txt").without_body()
     return {f"key{n}": outcome for n in range(count)}

@@ -46,11 +46,12 @@ class Site:
         self.project = project
         self.config = replace(site_config(), cache_dir=tmp_path / ".cache")
 
-    def build(self, clean: bool = False, output: Path | None = None) -> BuildReport:
+    def build(self, clean: bool = False, output: Path | None = None,
+              changed: frozenset[str] | None = None) -> BuildReport:
         # The search index is Pagefind's business and is tested on its own; these
         # tests are about which pages the generator rewrites.
         return build(BuildOptions(self.content, output or self.output, self.project, self.config,
-                                  workers=1, clean=clean, search=False))
+                                  workers=1, clean=clean, search=False, changed=changed))
 
     def files(self, output: Path | None = None) -> dict[str, bytes]:
         root = (output or self.output).resolve()

@@ -19,8 +19,10 @@ import generator.codec as codec
 import generator.collect as collect
 import generator.groups as groups
 import generator.linkstate as linkstate
+import generator.pipeline as pipeline
 import generator.render as render
 import generator.write as write
+from generator.discover import ContentScan
 from generator.pipeline import BuildOptions, build
 from tests.conftest import ROOT
 from tests.test_incremental import Site, make_article
@@ -39,6 +41,9 @@ def forget_everything_resident() -> None:
     write._FOLDER_TREES.forget()
     linkstate.RESIDENT.forget()
     groups.LAST.forget()
+    pipeline.RESIDENT_PARSE = pipeline.ResidentParse()
+    pipeline.CONTENT_SCAN = ContentScan()
+    cache_module._STATS = cache_module._StatsMirror()
 
 
 @contextmanager
@@ -51,6 +56,7 @@ def as_a_fresh_process() -> Iterator[None]:
     aliases, manifests = collect._Aliases._last, dict(write._WRITTEN._by_folder)
     writer_memos = copy.copy(write._ENTRY_TEXTS), copy.copy(write._FOLDER_TREES)
     kept_links, kept_groups = dict(vars(linkstate.RESIDENT)), groups.LAST.groups
+    kept_scans = pipeline.RESIDENT_PARSE, pipeline.CONTENT_SCAN, cache_module._STATS
     forget_everything_resident()
     try:
         yield
@@ -62,6 +68,7 @@ def as_a_fresh_process() -> Iterator[None]:
         write._ENTRY_TEXTS, write._FOLDER_TREES = writer_memos
         vars(linkstate.RESIDENT).update(kept_links)
         groups.LAST.groups = kept_groups
+        pipeline.RESIDENT_PARSE, pipeline.CONTENT_SCAN, cache_module._STATS = kept_scans
 
 
 def test_a_second_build_in_the_same_process_decodes_no_cached_article_again(
@@ -97,6 +104,41 @@ def test_a_fresh_process_decodes_the_cached_articles(tmp_path: Path,
     assert len(decoded) == len(list(site.content.iterdir())) - 1
 
 
+def test_a_rebuild_in_the_same_process_asks_the_cache_only_about_changed_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = Site(tmp_path)
+    site.build()
+    asked: list[int] = []
+    real = cache_module.BuildCache.get_outcomes
+    monkeypatch.setattr(cache_module.BuildCache, "get_outcomes",
+                        lambda self, keys: (keys := set(keys), asked.append(len(keys)),
+                                            real(self, keys))[2])
+    def add(number: int) -> int:
+        """Add an article (so the next build has something to do); how many
+        files were there before."""
+        before = len(list(site.content.iterdir()))
+        (site.content / f"added{number}.txt").write_text(
+            make_article(number, 4, f"第{number}号：普京与埃尔多安通电话"), encoding="utf-8")
+        return before
+
+    earlier = add(1)
+    report = site.build()
+    assert asked == [0]  # the new file is parsed; the others are the last build's
+    assert report.parsed == 1 and report.cached == earlier
+    # A fresh process, and one whose cache another process wrote since, ask
+    # about every earlier file.
+    with as_a_fresh_process():
+        earlier = add(2)
+        site.build()
+    assert asked[-1] == earlier
+    earlier = add(3)
+    site.build()
+    assert asked[-1] == earlier
+    add(4)
+    site.build()
+    assert asked[-1] == 0
+
+
 @pytest.mark.parametrize("seed", [7, 8])
 def test_rebuilds_in_one_process_equal_clean_builds_in_a_fresh_one(
         seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,21 +158,22 @@ def test_rebuilds_in_one_process_equal_clean_builds_in_a_fresh_one(
     steps = 10
     for step in range(steps):
         action = rng.choice(["add", "add", "retitle", "delete"]) if names else "add"
+        # As the watch server builds: told which path changed (see ContentScan).
+        changed = site.content / (f"step{step}.txt" if action == "add" else rng.choice(names))
         if action == "add":
-            name = f"step{step}.txt"
+            name = changed.name
             (site.content / name).write_text(
                 make_article(200 + step, rng.randint(1, 28), f"第{step}号：泽连斯基谈援助",
                              rng.randint(1, 12)), encoding="utf-8")
             names.append(name)
         elif action == "retitle":
-            path = site.content / rng.choice(names)
-            text = path.read_text(encoding="utf-8")
-            path.write_text(text.replace("谈援助", "再谈援助", 1), encoding="utf-8")
+            text = changed.read_text(encoding="utf-8")
+            changed.write_text(text.replace("谈援助", "再谈援助", 1), encoding="utf-8")
         else:
-            name = names.pop(rng.randrange(len(names)))
-            (site.content / name).unlink()
+            names.remove(changed.name)
+            changed.unlink()
         before = len(computed)
-        site.build()
+        site.build(changed=frozenset({str(changed)}))
         kept_links = len(computed) == before
         reference = tmp_path / f"reference{step}"
         # A copy of the content: another cache file (the cache is per content
