@@ -35,6 +35,7 @@ def forget_everything_resident() -> None:
     render.RUNS.base_key, render.RUNS.runs = "", {}
     render.FINGERPRINTS.forget()
     render.SITEMAP_ENTRIES.forget()
+    render.RUN_TOKENS.forget()
     collect._Aliases._last = {}
     write._WRITTEN.forget()
     write._ENTRY_TEXTS.forget()
@@ -52,7 +53,8 @@ def as_a_fresh_process() -> Iterator[None]:
     decoded, memo, runs = cache_module._DECODED, render.RESIDENT, render.RUNS
     kept = (decoded.path, decoded.outcomes, memo.base_key, memo.entries, runs.base_key,
             runs.runs)
-    per_article = [copy.copy(m) for m in (render.FINGERPRINTS, render.SITEMAP_ENTRIES)]
+    per_article = [copy.copy(m) for m in (render.FINGERPRINTS, render.SITEMAP_ENTRIES,
+                                          render.RUN_TOKENS)]
     aliases, manifests = collect._Aliases._last, dict(write._WRITTEN._by_folder)
     writer_memos = copy.copy(write._ENTRY_TEXTS), copy.copy(write._FOLDER_TREES)
     kept_links, kept_groups = dict(vars(linkstate.RESIDENT)), groups.LAST.groups
@@ -63,7 +65,7 @@ def as_a_fresh_process() -> Iterator[None]:
     finally:
         (decoded.path, decoded.outcomes, memo.base_key, memo.entries, runs.base_key,
          runs.runs) = kept
-        render.FINGERPRINTS, render.SITEMAP_ENTRIES = per_article
+        render.FINGERPRINTS, render.SITEMAP_ENTRIES, render.RUN_TOKENS = per_article
         collect._Aliases._last, write._WRITTEN._by_folder = aliases, manifests
         write._ENTRY_TEXTS, write._FOLDER_TREES = writer_memos
         vars(linkstate.RESIDENT).update(kept_links)
