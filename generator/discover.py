@@ -119,6 +119,8 @@ class ContentScan:
         bases = (self._root + os.sep, os.path.realpath(content) + os.sep)
         files, touched = dict(self._files), False
         for path in changed:
+            if os.path.join(path, "") in bases:
+                return False  # the folder itself was moved, deleted or made again
             rel = _relative_to(path, bases)
             if rel is None or any(part.startswith(".") for part in rel.split("/")):
                 continue  # another watched folder's file, or a hidden one

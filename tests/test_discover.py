@@ -89,6 +89,11 @@ def test_a_flood_of_reported_paths_or_another_folder_is_walked_in_full(tmp_path:
     _write(content / "unreported.txt", "u")
     flood = frozenset(str(content / f"gone{n}.txt") for n in range(MAX_REPORTED + 1))
     assert "unreported.txt" in [e.rel_path for e in scan.scan(content, flood)]
+    # A change to the folder itself (moved away, made again) is walked too.
+    renamed = tmp_path / "renamed"
+    os.rename(content, renamed)
+    assert scan.scan(content, frozenset({str(content)})) == []
+    os.rename(renamed, content)
     # Reported paths are only trusted for the folder the last scan walked.
     assert [e.rel_path for e in scan.scan(other, frozenset())] == ["x.txt"]
 
