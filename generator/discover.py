@@ -145,8 +145,9 @@ class ContentScan:
     def _drop(self, files: dict[str, FileEntry], rel: str) -> bool:
         """Forget the file `rel` and every file the last scan found below a
         folder of that name; whether there was any."""
-        dropped = files.pop(_printable(rel), None) is not None
-        below = _printable(rel) + "/"
+        name = _printable(rel)
+        dropped = files.pop(name, None) is not None
+        below = name + "/"
         start = bisect_left(self._sorted, below, key=itemgetter(0))
         for entry in itertools.takewhile(lambda e: e.rel_path.startswith(below),
                                          itertools.islice(self._sorted, start, None)):

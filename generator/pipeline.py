@@ -391,14 +391,13 @@ def parse_stage(entries: Sequence[FileEntry], settings: ParseSettings, cache: Bu
     for entry in entries:
         hit = reused.get(entry.rel_path)
         if hit is not None:
-            outcome, stat = hit
-        else:
-            outcome = found[entry.rel_path]
-            stat = FileStat(entry.size, entry.mtime_ns, outcome.digest) if outcome.digest \
-                else None
+            outcomes.append(hit[0])
+            stats[entry.rel_path] = hit[1]
+            continue
+        outcome = found[entry.rel_path]
         outcomes.append(outcome)
-        if stat is not None:
-            stats[entry.rel_path] = stat
+        if outcome.digest:
+            stats[entry.rel_path] = FileStat(entry.size, entry.mtime_ns, outcome.digest)
     RESIDENT_PARSE.keep(memo_key, entries, outcomes, stats)
     return Parsed(outcomes, stats, fresh_bodies, parsed, len(entries) - parsed)
 
@@ -449,20 +448,22 @@ class ResidentParse:
     As sound as the cache's own stat check, which it stands in for: the
     entry stands for the file's bytes, the key (cache file, parse settings)
     for everything else an outcome depends on. Only with a cache, which the
-    renderer reads these articles' bodies from."""
+    renderer reads these articles' bodies from, and only while that cache
+    is the database this process wrote them to (parse_stage asks
+    BuildCache.as_left)."""
 
     def __init__(self) -> None:
         self._key: Hashable = None
         self._by_path: dict[str, tuple[FileEntry, ParseOutcome, FileStat]] = {}
 
     def take(self, key: Hashable, entries: Sequence[FileEntry]
-             ) -> tuple[dict[str, tuple[ParseOutcome, FileStat | None]], list[FileEntry]]:
+             ) -> tuple[dict[str, tuple[ParseOutcome, FileStat]], list[FileEntry]]:
         """(outcome, stat) by path of the entries unchanged since the last
         build under `key`, and the other entries."""
         if key is None or key != self._key:
             return {}, list(entries)
         by_path = self._by_path
-        reused: dict[str, tuple[ParseOutcome, FileStat | None]] = {}
+        reused: dict[str, tuple[ParseOutcome, FileStat]] = {}
         others: list[FileEntry] = []
         for entry in entries:
             hit = by_path.get(entry.rel_path)
@@ -484,6 +485,8 @@ class ResidentParse:
 
 
 RESIDENT_PARSE = ResidentParse()
+
+
 def _at(outcome: ParseOutcome, rel_path: str) -> ParseOutcome:
     """A cached outcome for a file with the same bytes under this path."""
     if outcome.rel_path == rel_path:
