@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 MANIFEST = ".timeline-manifest.json"
 MANIFEST_VERSION = 4
 GENERATIONS = ("a", "b")
+# While the survey helper is still making the spare (see mirror_generation),
+# changed pages wait in memory, up to this many bytes, instead of the build
+# waiting for the helper at its first changed page.
+DEFER_BYTES = 32 * 1024 * 1024
 
 
 class OutputError(Exception):
@@ -157,6 +161,8 @@ class SiteWriter:
         self.spare: Path | None = None
         self.spare_manifest: SpareManifest | None = None  # the claimed spare's, if it had one
         self._waiting: list[str] = []  # unchanged files seen before the spare was started
+        self._deferred: list[tuple[str, bytes]] = []  # changed ones (see DEFER_BYTES)
+        self._deferred_bytes = 0
         self.forced = False  # a new generation even if no file changed (see force())
         self.groups: dict[str, str] = {}
         self.previous_groups: Mapping[str, str] = self.current.groups if self.current else {}
@@ -169,7 +175,12 @@ class SiteWriter:
 
         start_helper()
         if self.live is not None and self.current is not None and self._survey is None:
-            self._survey = LiveSurvey.start(self.live, self.current)
+            spare = _spare_folder(self.output, self.live)
+            # A spare without a manifest is reset and filled by the first build
+            # that claims it: the helper does that beforehand (mirror_generation).
+            unready = not (spare / MANIFEST).exists()
+            self._survey = LiveSurvey.start(self.live, self.current,
+                                            spare if unready else None)
 
     def intact(self, rel: str, entry: Entry) -> bool:
         """The live file that `entry` describes is still the one written."""
@@ -216,15 +227,32 @@ class SiteWriter:
         if before is not None and _same(self.live, rel, digest, before):
             self._keep(rel, before, key)
             return
+        self.changed.append(rel)
+        if self._defer(rel, data):
+            self.entries[rel] = Entry(digest, len(data), -1, key)  # its mtime once written
+            return
         self._start()
+        self.entries[rel] = self._write(rel, data, digest, key)
+
+    def _defer(self, rel: str, data: bytes) -> bool:
+        """Keep a changed page in memory, for _start to write, while the
+        helper may still be making the spare (see DEFER_BYTES)."""
+        if self.spare is not None or self._survey is None or not self._survey.mirroring \
+                or self._deferred_bytes + len(data) > DEFER_BYTES:
+            return False
+        self._deferred.append((rel, data))
+        self._deferred_bytes += len(data)
+        return True
+
+    def _write(self, rel: str, data: bytes, digest: str, key: str) -> Entry:
+        """Write a changed page into the claimed spare; its manifest entry."""
         assert self.spare is not None
         target = f"{os.fspath(self.spare)}/{rel}"
         if self.spare_manifest is None:
             written = _write_new(target, data)  # a freshly reset spare: nothing there is shared
         else:
             written = _replace_with_bytes(target, data)
-        self.entries[rel] = Entry(digest, written.st_size, written.st_mtime_ns, key)
-        self.changed.append(rel)
+        return Entry(digest, written.st_size, written.st_mtime_ns, key)
 
     def direct(self) -> DirectWriter:
         """Claim the spare now, so that worker processes can write pages into
@@ -254,22 +282,29 @@ class SiteWriter:
         self.unchanged.append(rel)
         if self.spare is None:
             self._waiting.append(rel)
-        elif not self._spare_holds(rel, before):
+        else:
             assert self.live is not None
-            _share(f"{os.fspath(self.live)}/{rel}", f"{os.fspath(self.spare)}/{rel}")
+            self._carry(os.fspath(self.live), os.fspath(self.spare), rel, before)
 
-    def _spare_holds(self, rel: str, entry: Entry) -> bool:
-        """The claimed spare already holds the live file `entry` describes.
+    def _carry(self, live: str, spare: str, rel: str, entry: Entry) -> None:
+        """Make the claimed spare's `rel` the live file `entry` describes.
 
-        The spare is the generation the live one was built from, and its
-        manifest is removed before a build changes anything in it (see
-        _start), so a spare that still had one holds exactly what it lists.
-        An entry equal to the live one there, mtime included, is the file
-        the live generation kept from it (a hard link to the same inode):
-        nothing to link, and no stat calls for the ≈14,000 pages an
+        A spare that still had its manifest holds exactly what it lists (the
+        manifest is removed before a build changes anything in it, see
+        _start). An entry equal to the live one there, mtime included, is the
+        file the live generation kept from it (a hard link to the same
+        inode): nothing to do, and no stat calls for the ≈14,000 pages an
         incremental build keeps. A rewritten file has another mtime; an
-        unrecorded mtime (-1) proves nothing."""
-        return self.spare_manifest is not None and self.spare_manifest.holds(rel, entry)
+        unrecorded mtime (-1) proves nothing, so _share checks.
+
+        A freshly reset spare holds nothing, so the link goes straight in:
+        the first incremental build after a cold one links every page, and
+        _share's checks and temporary name would cost four more system calls
+        a file than the page's folder and the link themselves."""
+        if self.spare_manifest is None:
+            _link_new(f"{live}/{rel}", f"{spare}/{rel}")
+        elif not self.spare_manifest.holds(rel, entry):
+            _share(f"{live}/{rel}", f"{spare}/{rel}")
 
     def _start(self) -> None:
         """Claim the spare generation: invalidate it, or reset it if it was
@@ -277,7 +312,10 @@ class SiteWriter:
         if self.spare is not None:
             return
         spare = _spare_folder(self.output, self.live)
-        self.spare_manifest = SpareManifest.load(spare)
+        if self._survey is not None and self._survey.mirrored() and self.current is not None:
+            self.spare_manifest = SpareManifest.mirror_of(self.current)  # as the helper left it
+        else:
+            self.spare_manifest = SpareManifest.load(spare)
         _invalidate(spare)
         if self.spare_manifest is None:
             _reset(spare)
@@ -285,9 +323,12 @@ class SiteWriter:
         assert self.live is not None or not self._waiting
         live, target = os.fspath(self.live or ""), os.fspath(spare)
         for rel in self._waiting:
-            if not self._spare_holds(rel, self.entries[rel]):
-                _share(f"{live}/{rel}", f"{target}/{rel}")
+            self._carry(live, target, rel, self.entries[rel])
         self._waiting = []
+        for rel, data in self._deferred:
+            entry = self.entries[rel]
+            self.entries[rel] = self._write(rel, data, entry.digest, entry.key)
+        self._deferred, self._deferred_bytes = [], 0
 
     def staged(self) -> Staging | None:
         """Finish the spare (deletions, the user's files); None if the live
@@ -446,9 +487,15 @@ class SpareManifest:
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
 
+    @classmethod
+    def mirror_of(cls, live: Manifest) -> SpareManifest:
+        """The manifest mirror_generation gave the spare it made of `live`."""
+        return cls({rel: (e.digest, e.size, e.key) for rel, e in live.files.items()},
+                   {rel: e.mtime_ns for rel, e in live.files.items()}, ())
+
     def holds(self, rel: str, entry: Entry) -> bool:
         """This generation's file `rel` is the one `entry` describes (see
-        SiteWriter._spare_holds)."""
+        SiteWriter._carry)."""
         old = self.files.get(rel)
         return (old is not None and entry.mtime_ns != -1
                 and self.mtimes.get(rel, -1) == entry.mtime_ns
@@ -500,6 +547,26 @@ def _reset(folder: Path) -> None:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+
+
+def mirror_generation(live: Path, manifest: Manifest, spare: Path) -> None:
+    """Make `spare` a complete generation equal to the live one: every page of
+    `manifest` hard-linked, and a manifest of its own (the same files and
+    generation; no user files, which the build that claims it carries).
+
+    The spare has no manifest after a cold build (the only one there is went
+    live), so the first incremental build after it would make all ≈14,000
+    page folders and links of a 10,000-article site itself: ≈1–2.5 s of
+    system time on this project's machine, while Python does nothing. The
+    survey helper does this instead, on the other core, while the build
+    parses and links (see survey.py); SiteWriter._start waits for it."""
+    _reset(spare)
+    live_name, spare_name = os.fspath(live), os.fspath(spare)
+    for rel in manifest.files:
+        _check_relative(rel)
+        _link_new(f"{live_name}/{rel}", f"{spare_name}/{rel}")
+    _save_manifest(spare, Manifest(manifest.generation, dict(manifest.files), (),
+                                   manifest.groups))
 
 
 # -- bringing the spare up to date ------------------------------------------
@@ -690,6 +757,17 @@ def _share(source: str | Path, target: str | Path) -> None:
 # a cold build writes every page (≈14,000 at 10,000 articles), and pathlib's
 # objects, its mkdir and a stat by name after writing cost ≈40 µs a page more.
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
+def _link_new(source: str, target: str) -> None:
+    """Make `target`, which does not exist yet, a hard link to `source`."""
+    _make_parent(target)
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        _share(source, target)  # there after all: never copy through it (a link into live)
+    except OSError:
+        shutil.copy2(source, target)  # file systems without hard links
 
 
 def _write_new(target: str, data: bytes) -> os.stat_result:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import generator.survey as survey_module
+import generator.write as write_module
 from generator.survey import LiveSurvey, survey
 from generator.write import MANIFEST, live_folder, load_manifest
 from tests.conftest import ROOT
@@ -154,3 +155,106 @@ def test_a_manifest_read_by_the_helper_is_the_live_one(tmp_path: Path) -> None:
     (live / "notes.txt").write_text("mine")
     found = LiveSurvey.start(live, manifest).findings()
     assert found.user_files == ("notes.txt",) and not found.altered
+
+
+def _spare_of(output: Path) -> Path:
+    live = live_folder(output)
+    assert live is not None
+    return next(folder for folder in (live.parent / "a", live.parent / "b") if folder != live)
+
+
+def _clean_build_files(site: Site, tmp_path: Path) -> dict[str, bytes]:
+    clean = tmp_path / "clean"
+    site.build(clean=True, output=clean)
+    return site.files(clean)
+
+
+def test_after_a_cold_build_the_helper_makes_the_spare_the_next_build_needs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The only generation went live, so the spare is empty: the helper links
+    every live page into it while the build parses, and the build itself
+    links none of them (it writes only what changed)."""
+    site = Site(tmp_path)
+    site.build()
+    spare = _spare_of(site.output)
+    assert not (spare / MANIFEST).exists()
+    linked: list[str] = []
+    # The helper was forked by the build above, with the real functions.
+    monkeypatch.setattr(write_module, "_link_new", lambda _, target: linked.append(target))
+    monkeypatch.setattr(write_module, "_share", lambda _, target: linked.append(str(target)))
+    old_live = live_folder(site.output)
+    _remove_an_article(site, 0)
+    report = site.build()
+    monkeypatch.undo()
+    assert report.written.written and report.written.unchanged
+    assert linked == []
+    assert live_folder(site.output) == spare
+    kept = report.written.unchanged[0]
+    assert old_live is not None and (spare / kept).stat().st_ino == (old_live / kept).stat().st_ino
+    assert site.files() == _clean_build_files(site, tmp_path)
+
+
+def test_a_spare_the_helper_could_not_finish_is_made_again_by_the_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def half_then_fail(live: Path, manifest: write_module.Manifest, spare: Path) -> None:
+        spare.mkdir(parents=True, exist_ok=True)
+        for rel in list(manifest.files)[:len(manifest.files) // 2]:
+            write_module._link_new(f"{live}/{rel}", f"{spare}/{rel}")
+        raise OSError("no space left on device")
+
+    # A helper of this test's own, forked with the failing mirror.
+    monkeypatch.setattr(survey_module, "_HELPER", survey_module._HelperSlot())
+    monkeypatch.setattr(survey_module, "mirror_generation", half_then_fail)
+    site = Site(tmp_path)
+    try:
+        site.build()
+        _remove_an_article(site, 0)
+        report = site.build()
+        assert report.written.written
+        assert site.files() == _clean_build_files(site, tmp_path)
+    finally:
+        helper = survey_module._HELPER._helper
+        if helper is not None:
+            helper.stop()
+
+
+def test_a_mirrored_spare_holds_the_live_pages_and_says_so(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    live = live_folder(site.output)
+    manifest = load_manifest(live)
+    assert live is not None and manifest is not None
+    spare = tmp_path / "spare"
+    (spare / "stale").mkdir(parents=True)  # whatever a spare held is gone
+    write_module.mirror_generation(live, manifest, spare)
+    found = {p.relative_to(spare).as_posix() for p in spare.rglob("*") if p.is_file()}
+    assert found == set(manifest.files) | {MANIFEST}
+    assert all((spare / rel).stat().st_ino == (live / rel).stat().st_ino
+               for rel in manifest.files)
+    # What the build assumes the helper wrote is what a later build reads.
+    said = write_module.SpareManifest.mirror_of(manifest)
+    write_module._WRITTEN.forget()
+    read = write_module.SpareManifest.load(spare)
+    assert read is not None and read.carried == said.carried == ()
+    assert {rel: tuple(v[:2]) for rel, v in read.files.items()} == \
+        {rel: tuple(v[:2]) for rel, v in said.files.items()}
+    assert read.mtimes == said.mtimes
+
+
+def test_changed_pages_wait_in_memory_while_the_helper_makes_the_spare(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build goes on rendering instead of waiting for the helper at its
+    first changed page; a page past the memory limit claims the spare."""
+    site = Site(tmp_path)
+    site.build()
+    monkeypatch.setattr(write_module, "DEFER_BYTES", 100)
+    writer = write_module.SiteWriter(site.output)
+    writer.survey_live()
+    writer.put("notes/index.html", b"<p>new</p>")
+    assert writer.spare is None  # not claimed: the helper may still be linking
+    writer.put("notes/big/index.html", b"x" * 100)
+    assert writer.spare == _spare_of(site.output)
+    result = writer.finish()
+    assert set(result.written) == {"notes/index.html", "notes/big/index.html"}
+    assert (site.output / "notes/index.html").read_bytes() == b"<p>new</p>"
+    assert len(result.unchanged) == 0 and len(result.deleted) > 0  # put nothing else
