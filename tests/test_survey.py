@@ -17,7 +17,7 @@ import pytest
 import generator.survey as survey_module
 import generator.write as write_module
 from generator.survey import LiveSurvey, survey
-from generator.write import MANIFEST, live_folder, load_manifest
+from generator.write import MANIFEST, Manifest, live_folder, load_manifest
 from tests.conftest import ROOT
 from tests.test_incremental import Site
 
@@ -44,6 +44,16 @@ def _build_twice(site: Site) -> None:
 
 def _remove_an_article(site: Site, index: int) -> None:
     sorted(site.content.iterdir())[index].unlink()
+
+
+def _built(tmp_path: Path) -> tuple[Site, Path, Manifest]:
+    """A site built once, its live generation and that generation's manifest."""
+    site = Site(tmp_path)
+    site.build()
+    live = live_folder(site.output)
+    manifest = load_manifest(live)
+    assert live is not None and manifest is not None
+    return site, live, manifest
 
 
 def _helper_pid() -> int:
@@ -73,11 +83,7 @@ def test_the_helpers_answer_is_the_one_this_process_would_find(
 
 
 def test_an_answer_about_another_generation_is_not_used(tmp_path: Path) -> None:
-    site = Site(tmp_path)
-    site.build()
-    live = live_folder(site.output)
-    manifest = load_manifest(live)
-    assert live is not None and manifest is not None
+    _, live, manifest = _built(tmp_path)
     _damage_by_hand(live)
     # The build holds a manifest the helper will not find on disk: it must not
     # answer for the one it finds, and the build finds the answer itself.
@@ -196,7 +202,7 @@ def test_after_a_cold_build_the_helper_makes_the_spare_the_next_build_needs(
 
 def test_a_spare_the_helper_could_not_finish_is_made_again_by_the_build(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def half_then_fail(live: Path, manifest: write_module.Manifest, spare: Path) -> None:
+    def half_then_fail(live: Path, manifest: Manifest, spare: Path) -> None:
         spare.mkdir(parents=True, exist_ok=True)
         for rel in list(manifest.files)[:len(manifest.files) // 2]:
             write_module._link_new(f"{live}/{rel}", f"{spare}/{rel}")
@@ -219,11 +225,7 @@ def test_a_spare_the_helper_could_not_finish_is_made_again_by_the_build(
 
 
 def test_a_mirrored_spare_holds_the_live_pages_and_says_so(tmp_path: Path) -> None:
-    site = Site(tmp_path)
-    site.build()
-    live = live_folder(site.output)
-    manifest = load_manifest(live)
-    assert live is not None and manifest is not None
+    _, live, manifest = _built(tmp_path)
     spare = tmp_path / "spare"
     (spare / "stale").mkdir(parents=True)  # whatever a spare held is gone
     write_module.mirror_generation(live, manifest, spare)
