@@ -556,7 +556,7 @@ def mirror_generation(live: Path, manifest: Manifest, spare: Path) -> None:
 
     The spare has no manifest after a cold build (the only one there is went
     live), so the first incremental build after it would make all ≈14,000
-    page folders and links of a 10,000-article site itself: ≈1–2.5 s of
+    page folders and links of a 10,000-article site itself: ≈1–5 s of
     system time on this project's machine, while Python does nothing. The
     survey helper does this instead, on the other core, while the build
     parses and links (see survey.py); SiteWriter._start waits for it."""
