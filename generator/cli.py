@@ -26,8 +26,15 @@ def main(argv: Sequence[str] | None = None, exiting: bool = False) -> int:
         # (≈0.1 s at 10,000 articles, and it grows with them). A process
         # about to end has no use for that pass.
         gc.disable()
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace, warm: bool = False) -> int:
+    """Run parsed arguments (here, or in a build server: buildserver.py);
+    `warm`: a build that also fills the memos later builds in this process
+    reuse (the server's first)."""
     try:
-        return int(args.run(args))
+        return int(_run_build(args, warm=True) if warm else args.run(args))
     except (ConfigError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -56,7 +63,21 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--quiet", action="store_true", help="print only the summary")
     build.add_argument("--no-search", action="store_true",
                        help="skip the search index (quicker local builds; search page says so)")
+    build.add_argument("--no-server", action="store_true",
+                       help="build in this process even when a build server is running")
     build.set_defaults(run=_run_build)
+    server = sub.add_parser("server", help="keep a build process running between builds, so "
+                                           "that builds after small changes are quick")
+    server.add_argument("action", choices=("start", "stop", "status", "run"),
+                        help="start: in the background, after a warm-up build of these "
+                             "options; run: the same in the foreground")
+    _common(server)
+    server.add_argument("--no-search", action="store_true",
+                        help="warm up without building the search index")
+    server.add_argument("--no-scope", action="store_true", help=argparse.SUPPRESS)
+    server.add_argument("--idle-minutes", type=float, default=60.0,
+                        help="stop after this long without a build (default: 60)")
+    server.set_defaults(run=_run_server_command)
     serve = sub.add_parser("serve", help="preview the site on localhost")
     _common(serve, output_default=None)
     serve.add_argument("--port", type=int, default=8000)
@@ -103,7 +124,9 @@ def _project_root() -> Path:
     return checkout if (checkout / "templates").is_dir() else Path.cwd()
 
 
-def _run_build(args: argparse.Namespace) -> int:
+def _run_build(args: argparse.Namespace, warm: bool = False) -> int:
+    """Build; `warm`: this process will build again (a build server's first
+    build, see BuildOptions.warm)."""
     from generator.pipeline import BuildOptions, build
     from generator.progress import console_progress, print_summary
 
@@ -112,7 +135,8 @@ def _run_build(args: argparse.Namespace) -> int:
         raise ConfigError(f"content folder {args.content} does not exist")
     options = BuildOptions(args.content, args.output, _project_root(), config,
                            workers=args.workers, clean=args.clean, use_cache=not args.no_cache,
-                           search=not getattr(args, "no_search", False))
+                           search=not getattr(args, "no_search", False),
+                           skip_if_unchanged=not warm, warm=warm)
     with console_progress(enabled=not args.quiet) as progress:
         report = build(options, progress)
     if args.report:
@@ -122,6 +146,37 @@ def _run_build(args: argparse.Namespace) -> int:
         print(f"--strict: {len(report.errors)} file(s) with errors", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_server_command(args: argparse.Namespace) -> int:
+    from generator import buildserver
+
+    config = str(args.config)
+    if args.action == "stop":
+        return buildserver.stop(config)
+    if args.action == "status":
+        return buildserver.status(config)
+    build_argv = _server_build_argv(args)
+    if args.action == "start":
+        log = (_config(args).cache_dir or Path(".cache")) / "build-server.log"
+        run_argv = ["server", "run", *build_argv[1:], "--idle-minutes", str(args.idle_minutes)]
+        return buildserver.start(config, run_argv, log)
+    parser = _parser()
+    warm_up = parser.parse_args([*build_argv, "--quiet"])
+    return buildserver.serve_builds(
+        config, args.idle_minutes, warm_up=lambda: run_command(warm_up, warm=True),
+        parse=parser.parse_args, run=run_command)
+
+
+def _server_build_argv(args: argparse.Namespace) -> list[str]:
+    """The `build` command line that `server` options stand for."""
+    argv = ["build", "--config", str(args.config), "--content", str(args.content),
+            "--output", str(args.output)]
+    if args.base_url:
+        argv += ["--base-url", args.base_url]
+    argv += [flag for flag, on in (("--no-search", args.no_search),
+                                   ("--no-scope", args.no_scope)) if on]
+    return argv
 
 
 def _run_serve(args: argparse.Namespace) -> int:
