@@ -11,6 +11,9 @@ in this order so that slow drift of the machine hits every tool alike:
   ours_noop     the same build again, nothing changed
   ours_add1     after adding one article file to the corpus
   ours_remove1  after removing it again (this also restores the corpus)
+  ours_server_* the same three with a build server running (`generator server
+                start`, timed as ours_server_start: its warm-up build), when
+                the CLI has one; the server is stopped before the next row
   ours_search   cold build with search, only when the CLI has --no-search
                 (then the ours_* rows above pass --no-search)
   hugo          hugo --quiet -s SITE -d OUT, fresh output folder
@@ -160,8 +163,37 @@ class SizeBench:
                 Path(path).unlink(missing_ok=True)
         self.run_ours("ours_remove1", rep, clean=False, search=not search_separately,
                       expect_articles=self.n)
+        if self.tools.has_flag("--no-server"):
+            self.server_reps(rep, search=not search_separately)
         if search_separately and not self.skip_search:
             self.run_ours("ours_search", rep, clean=True, search=True, expect_articles=self.n)
+
+    def server_reps(self, rep: int, *, search: bool) -> None:
+        """The incremental rows again, handed to a build server (generator/buildserver.py).
+        The rows' memory is the client's; the server's is in the start row's note."""
+        server = [self.tools.python, "-m", "generator", "server"]
+        options = ["--content", str(self.paths.ours), "--output", str(self.out["ours"]),
+                   "--config", str(self.tools.generator_root / "site.yaml"),
+                   *([] if search else ["--no-search"])]
+        started = self.measure("ours_server_start", rep, [*server, "start", *options],
+                               self.out["ours"], env=self.tools.generator_env())
+        try:
+            if not started.ok:
+                return
+            for name in ("ours_server_noop", "ours_server_add1", "ours_server_remove1"):
+                added = [shutil.copy2(f, self.paths.ours / f.name)
+                         for f in self.paths.extra.iterdir()] if name.endswith("add1") else []
+                try:
+                    self.run_ours(name, rep, clean=False, search=search,
+                                  expect_articles=self.n + len(added))
+                finally:
+                    for path in added:
+                        Path(path).unlink(missing_ok=True)
+            self.scenario("ours_server_start").note = server_memory_note(
+                self.tools.python, options, self.run_dir, self.tools.generator_env())
+        finally:
+            run_measured([*server, "stop", *options], cwd=self.run_dir,
+                         timeout_s=self.timeout_s, env=self.tools.generator_env())
 
     # ---- Hugo, Pagefind, Pelican ----------------------------------------------------
     def hugo_rep(self, rep: int) -> None:
@@ -235,6 +267,28 @@ def sync_hugo_site(site: Path) -> None:
     shutil.copy2(HUGO_TEMPLATE / "hugo.toml", site / "hugo.toml")
     remove(site / "layouts")
     shutil.copytree(HUGO_TEMPLATE / "layouts", site / "layouts")
+
+
+def server_memory_note(python: str, options: list[str], cwd: Path,
+                       env: dict[str, str]) -> str:
+    """The running build server's memory (with its helper processes), from
+    its pid as `server status` gives it."""
+    import re
+    import subprocess
+
+    import psutil
+
+    status = subprocess.run([python, "-m", "generator", "server", "status", *options],
+                            cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    found = re.search(r"pid (\d+)", status.stdout)
+    if found is None:
+        return f"server memory not measured: {status.stdout.strip() or status.stderr.strip()}"
+    root = psutil.Process(int(found.group(1)))
+    pss = sum(getattr(p.memory_full_info(), "pss", 0)
+              for p in [root, *root.children(recursive=True)])
+    return (f"warm-up build of the server; after the server rows its process tree "
+            f"held {pss / 2**20:.0f} MB PSS (the rows' memory and CPU are the client's; "
+            f"the server's CPU shows as others' CPUs)")
 
 
 def last_line(text: str) -> str:
