@@ -82,22 +82,30 @@ def serve_builds(config: str, idle_minutes: float, warm_up: Callable[[], int],
         if code == 2:  # the settings or the output folder are wrong: nothing to keep
             return code
         print(f"build server ready (pid {os.getpid()})", flush=True)
-        state.last_build = time.monotonic()
-        while state.serving:
-            left = state.idle_left()
-            if left <= 0:
-                print(f"build server: {idle_minutes:g} minutes without a build, stopping",
-                      flush=True)
-                break
-            listener.settimeout(left)
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with connection:
-                _answer(connection, state, parse, run)
-            gc.collect()  # the cycles the build left, off the client's clock
+        try:
+            _serve(listener, state, parse, run)
+        except KeyboardInterrupt:  # `server run` in a terminal
+            print("build server: interrupted, stopping", flush=True)
     return 0
+
+
+def _serve(listener: socket.socket, state: ServerState,
+           parse: Callable[[list[str]], Any], run: Runner) -> None:
+    state.last_build = time.monotonic()
+    while state.serving:
+        left = state.idle_left()
+        if left <= 0:
+            print(f"build server: {state.idle_minutes:g} minutes without a build, stopping",
+                  flush=True)
+            return
+        listener.settimeout(left)
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            continue
+        with connection:
+            _answer(connection, state, parse, run)
+        gc.collect()  # the cycles the build left, off the client's clock
 
 
 def _answer(connection: socket.socket, state: ServerState,
@@ -116,13 +124,14 @@ def _answer(connection: socket.socket, state: ServerState,
             state.serving = False
             handoff.send(connection, {"stopped": os.getpid()})
         elif kind == "build":
-            _build(connection, request, state, parse, run)
+            _run_build_request(connection, request, state, parse, run)
     except (OSError, ValueError) as exc:  # a client gone or garbled: the next one is served
         print(f"build server: a request failed: {exc}", flush=True)
 
 
-def _build(connection: socket.socket, request: dict[str, Any], state: ServerState,
-           parse: Callable[[list[str]], Any], run: Runner) -> None:
+def _run_build_request(connection: socket.socket, request: dict[str, Any],
+                       state: ServerState, parse: Callable[[list[str]], Any],
+                       run: Runner) -> None:
     if request.get("code") != state.code:
         state.serving = False  # a stale server is of no use to any later build either
         handoff.send(connection, {"refused": "the generator's code changed since the "

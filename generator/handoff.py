@@ -102,23 +102,30 @@ def request_build(config: str, argv: Sequence[str]) -> int | None:
 
 def _relay(connection: socket.socket, request: dict[str, Any]) -> int | None:
     began = False
-    try:
-        send(connection, request)
-        for answer in answers(connection):
-            if "out" in answer or "err" in answer:
-                began = True
-                stream = sys.stdout if "out" in answer else sys.stderr
-                stream.write(answer.get("out") or answer.get("err") or "")
-            elif "exit" in answer:
-                return int(answer["exit"])
-            elif "refused" in answer:
-                return None
-    except (OSError, ValueError):
-        pass
+    for answer in _answers_until_lost(connection, request):
+        if "out" in answer or "err" in answer:
+            began = True  # writing fails here as a build's own print would
+            stream = sys.stdout if "out" in answer else sys.stderr
+            stream.write(answer.get("out") or answer.get("err") or "")
+        elif "exit" in answer:
+            return int(answer["exit"])
+        elif "refused" in answer:
+            return None
     if began:  # the output so far is the server's; the build runs again here
         print("note: the build server stopped during the build; building in this process",
               file=sys.stderr)
     return None
+
+
+def _answers_until_lost(connection: socket.socket, request: dict[str, Any]
+                        ) -> Iterator[dict[str, Any]]:
+    """The answers to `request`, ending early (not raising) if the connection
+    is lost or garbled."""
+    try:
+        send(connection, request)
+        yield from answers(connection)
+    except (OSError, ValueError):
+        return
 
 
 def connect(config: str, timeout: float | None = None) -> socket.socket:
