@@ -103,9 +103,11 @@ def _serve(listener: socket.socket, state: ServerState,
             connection, _ = listener.accept()
         except TimeoutError:
             continue
+        builds = state.builds
         with connection:
             _answer(connection, state, parse, run)
-        gc.collect()  # the cycles the build left, off the client's clock
+        if state.builds != builds:
+            gc.collect()  # the cycles the build left, after the client has its answer
 
 
 def _answer(connection: socket.socket, state: ServerState,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from generator import handoff
 from generator.config import Config, ConfigError, load_config
 from generator.write import OutputError
 
@@ -156,7 +157,7 @@ def _run_server_command(args: argparse.Namespace) -> int:
         return buildserver.stop(config)
     if args.action == "status":
         return buildserver.status(config)
-    build_argv = _server_build_argv(args)
+    build_argv = _build_argv(args)
     if args.action == "start":
         log = (_config(args).cache_dir or Path(".cache")) / "build-server.log"
         run_argv = ["server", "run", *build_argv[1:], "--idle-minutes", str(args.idle_minutes)]
@@ -168,13 +169,16 @@ def _run_server_command(args: argparse.Namespace) -> int:
         parse=parser.parse_args, run=run_command)
 
 
-def _server_build_argv(args: argparse.Namespace) -> list[str]:
-    """The `build` command line that `server` options stand for."""
+def _build_argv(args: argparse.Namespace) -> list[str]:
+    """The `build` command line that the options of `server` or `ingest`
+    stand for."""
     argv = ["build", "--config", str(args.config), "--content", str(args.content),
             "--output", str(args.output)]
     if args.base_url:
         argv += ["--base-url", args.base_url]
-    argv += [flag for flag, on in (("--no-search", args.no_search),
+    if getattr(args, "report", None):
+        argv += ["--report", str(args.report)]
+    argv += [flag for flag, on in (("--no-search", getattr(args, "no_search", False)),
                                    ("--no-scope", args.no_scope)) if on]
     return argv
 
@@ -241,5 +245,10 @@ def _run_ingest(args: argparse.Namespace) -> int:
           f"{len(result.rejected)} rejected")
     if args.no_build:
         return 0
+    sys.stdout.flush()  # the build server's output comes after this
+    served = handoff.request_build(str(args.config), [*_build_argv(args), "--quiet"]) \
+        if handoff.available() else None
+    if served is not None:
+        return served
     args.strict, args.clean, args.no_cache, args.workers, args.quiet = False, False, False, 0, True
     return _run_build(args)

@@ -124,6 +124,20 @@ def test_a_build_by_another_process_between_served_builds_is_taken_into_account(
     assert pages(project.output) == project.clean_build(tmp_path / "clean")
 
 
+def test_ingest_hands_its_build_to_the_server(project: Project, tmp_path: Path) -> None:
+    assert project.server("start").returncode == 0
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "scraped.txt").write_text(make_article(7, 20, "北约峰会讨论乌克兰"), encoding="utf-8")
+    done = project.run("ingest", str(drop), "--config", str(project.config), "--content",
+                       str(project.content), "--output", str(project.output))
+    assert done.returncode == 0, done.stderr
+    assert "1 filed" in done.stdout and "6 articles" in done.stdout
+    assert project.builds_served() == 1
+    filed = next(project.content.rglob("voa-8000007.*"))
+    assert (project.output / "articles" / filed.stem / "index.html").is_file()
+
+
 def test_output_and_exit_codes_come_back_from_the_server(project: Project) -> None:
     assert project.server("start").returncode == 0
     (project.content / "broken-front-matter.md").write_text(
