@@ -1,4 +1,5 @@
-"""Command line: `python -m generator build|serve`. The only place that prints or exits."""
+"""Command line: `python -m generator build|server|serve|ingest`. With buildserver.py
+(the server's own actions), the only place that prints or exits."""
 
 from __future__ import annotations
 
