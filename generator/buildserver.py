@@ -14,7 +14,8 @@ anyway), in the client's folder and environment, with the client's output
 relayed line by line. A build that fails with an unexpected exception is
 reported like one run in-process, and then the server stops: its memos may
 be half-updated. It also stops when a client's code stamp differs from its
-own, after `idle_minutes` without a request, and on `server stop`.
+own, after `idle_minutes` without a build (pings do not count), and on
+`server stop`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from typing import Any, Callable
 
 from generator import handoff
 
-IDLE_MINUTES = 60.0
 _PROBE_TIMEOUT_S = 5.0  # a busy server answers a ping after its current build
 _STOP_TIMEOUT_S = 600.0
 
