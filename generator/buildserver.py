@@ -237,7 +237,8 @@ def start(config: str, run_argv: list[str], log: Path, timeout_s: float = 3600.0
         return 2
     running = probe(config)
     if running is not None:
-        print(f"a build server for {config} is already running (pid {running.get('pid')})")
+        print(f"a build server for {config} is already running"
+              f"{'' if running.get('busy') else ' (pid ' + str(running.get('pid')) + ')'}")
         return 0
     log.parent.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
