@@ -152,21 +152,25 @@ class SizeBench:
                              expect_articles=self.n)
         if not cold.ok:
             return  # the incremental runs mean nothing without a good first build
-        self.run_ours("ours_noop", rep, clean=False, search=not search_separately,
-                      expect_articles=self.n)
-        added = [shutil.copy2(f, self.paths.ours / f.name) for f in self.paths.extra.iterdir()]
-        try:
-            self.run_ours("ours_add1", rep, clean=False, search=not search_separately,
-                          expect_articles=self.n + 1)
-        finally:
-            for path in added:
-                Path(path).unlink(missing_ok=True)
-        self.run_ours("ours_remove1", rep, clean=False, search=not search_separately,
-                      expect_articles=self.n)
+        self.incremental_rows("ours", rep, search=not search_separately)
         if self.tools.has_flag("--no-server"):
             self.server_reps(rep, search=not search_separately)
         if search_separately and not self.skip_search:
             self.run_ours("ours_search", rep, clean=True, search=True, expect_articles=self.n)
+
+    def incremental_rows(self, prefix: str, rep: int, *, search: bool) -> None:
+        """<prefix>_noop, then _add1 after adding one article, then _remove1
+        after removing it again (which restores the corpus)."""
+        self.run_ours(f"{prefix}_noop", rep, clean=False, search=search, expect_articles=self.n)
+        added = [shutil.copy2(f, self.paths.ours / f.name) for f in self.paths.extra.iterdir()]
+        try:
+            self.run_ours(f"{prefix}_add1", rep, clean=False, search=search,
+                          expect_articles=self.n + 1)
+        finally:
+            for path in added:
+                Path(path).unlink(missing_ok=True)
+        self.run_ours(f"{prefix}_remove1", rep, clean=False, search=search,
+                      expect_articles=self.n)
 
     def server_reps(self, rep: int, *, search: bool) -> None:
         """The incremental rows again, handed to a build server (generator/buildserver.py).
@@ -180,15 +184,7 @@ class SizeBench:
         try:
             if not started.ok:
                 return
-            for name in ("ours_server_noop", "ours_server_add1", "ours_server_remove1"):
-                added = [shutil.copy2(f, self.paths.ours / f.name)
-                         for f in self.paths.extra.iterdir()] if name.endswith("add1") else []
-                try:
-                    self.run_ours(name, rep, clean=False, search=search,
-                                  expect_articles=self.n + len(added))
-                finally:
-                    for path in added:
-                        Path(path).unlink(missing_ok=True)
+            self.incremental_rows("ours_server", rep, search=search)
             self.scenario("ours_server_start").note = server_memory_note(
                 self.tools.python, options, self.run_dir, self.tools.generator_env())
         finally:

@@ -167,7 +167,7 @@ def _run_parsed(argv: list[str], cwd: str, state: ServerState,
     except SystemExit as exc:  # argparse said why, on the relayed stderr
         return exc.code if isinstance(exc.code, int) else 2
     config = os.path.realpath(os.path.join(cwd, args.config))
-    if args.command != "build" or getattr(args, "no_server", False) or config != state.config:
+    if args.command != "build" or args.no_server or config != state.config:
         return None
     try:
         return run(args)

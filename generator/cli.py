@@ -247,8 +247,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
     if args.no_build:
         return 0
     sys.stdout.flush()  # the build server's output comes after this
-    served = handoff.request_build(str(args.config), [*_build_argv(args), "--quiet"]) \
-        if handoff.available() else None
+    served = handoff.request_build(str(args.config), [*_build_argv(args), "--quiet"])
     if served is not None:
         return served
     args.strict, args.clean, args.no_cache, args.workers, args.quiet = False, False, False, 0, True

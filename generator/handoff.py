@@ -84,13 +84,13 @@ def hand_off(argv: Sequence[str]) -> int | None:
     """Run `build` on the project's server: its exit code, or None when no
     server took it (none running, refused, lost before it began)."""
     config = build_config(argv)
-    if config is None or not available():
-        return None
-    return request_build(config, argv)
+    return None if config is None else request_build(config, argv)
 
 
 def request_build(config: str, argv: Sequence[str]) -> int | None:
     """Ask `config`'s server to run the command line `argv` (see hand_off)."""
+    if not available():
+        return None
     try:
         connection = connect(config)
     except OSError:
