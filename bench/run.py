@@ -44,6 +44,7 @@ from bench.report import (RunRecord, Scenario, cold_build_note,  # noqa: E402
                           combined_markdown, markdown, results_document, write_json)
 from bench.tools import (PROJECT, ToolMissing, Tools, discover_tools,  # noqa: E402
                          machine_info, snapshot_generator)
+from bench.trash import Trash, remove  # noqa: E402
 
 BENCH = PROJECT / "bench"
 HUGO_TEMPLATE = BENCH / "hugo-site"
@@ -56,8 +57,11 @@ class SizeBench:
     """All scenarios for one corpus size; holds the paths and the scenarios' runs."""
 
     def __init__(self, n: int, paths: corpus_mod.CorpusPaths, tools: Tools, work: Path,
-                 timeout_s: float, hugo_related: bool = False) -> None:
+                 timeout_s: float, hugo_related: bool = False,
+                 trash: Trash | None = None) -> None:
         self.n = n
+        # Old outputs go here, not away: see trash.py on deleting before a timed build.
+        self.trash = trash or Trash(work / "trash")
         self.hugo_related = hugo_related
         self.paths = paths
         self.tools = tools
@@ -140,9 +144,9 @@ class SizeBench:
     def clear_ours(self) -> None:
         """No output and no cache, wherever the generator may keep one."""
         out = self.out["ours"]
-        remove(out)
+        self.trash.discard(out)
         for leftover in out.parent.glob(f".{out.name}.*"):  # staging folders of write.py
-            remove(leftover)
+            self.trash.discard(leftover)
         for folder in (self.run_dir, self.paths.ours.parent, self.tools.generator_root):
             remove(folder / ".cache")
 
@@ -197,7 +201,7 @@ class SizeBench:
         sync_hugo_site(site)
         cache = self.run_dir / "hugo-cache"
         for folder in (out, cache, site / "resources"):
-            remove(folder)
+            self.trash.discard(folder)
         command = [self.tools.hugo, "--quiet", "-s", str(site), "-d", str(out),
                    "--cacheDir", str(cache)]
         # Hugo reads HUGO_PARAMS_* into site.Params; see hugo.toml on why it is opt-in.
@@ -210,7 +214,7 @@ class SizeBench:
 
     def pelican_rep(self, rep: int) -> None:
         out = self.out["pelican"]
-        remove(out)
+        self.trash.discard(out)
         command = [self.tools.python, "-m", "pelican", str(self.paths.pelican_content),
                    "-s", str(PELICAN_CONF), "-o", str(out), "-q"]
         # No __pycache__ next to pelicanconf.py in the source tree.
@@ -291,13 +295,6 @@ def last_line(text: str) -> str:
     """The line of an error that says what went wrong (a traceback's last)."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1].strip()[:300] if lines else ""
-
-
-def remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
 
 
 def count_html(root: Path) -> int:
@@ -385,13 +382,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bench: generator flags {sorted(tools.generator_flags)}; pagefind "
           f"{'yes' if tools.pagefind else 'no'}", flush=True)
     documents = []
-    for n, reps in zip(args.sizes, args.reps):
+    trash = Trash(args.work / "trash")
+    if trash.empty(settle=True):
+        print("bench: emptied the trash a stopped run left", flush=True)
+    for index, (n, reps) in enumerate(zip(args.sizes, args.reps)):
         print(f"bench: corpus n={n} …", flush=True)
         paths = corpus_mod.ensure_corpus(n, args.work / f"corpus-{n}")
-        size = SizeBench(n, paths, tools, args.work, args.timeout, args.hugo_related)
+        size = SizeBench(n, paths, tools, args.work, args.timeout, args.hugo_related, trash)
         size.tools_wanted = set(args.tools.split(","))
         size.skip_search = args.skip_search
         size.run(reps)
+        trash.empty(settle=index + 1 < len(args.sizes))  # no timed run follows the last
         document = results_document(n, reps, machine, corpus_facts(paths),
                                      size.scenarios, started, size.problems())
         document["command"] = command

@@ -1,0 +1,66 @@
+"""The bench sets old outputs aside instead of deleting them before a timed build
+(bench/trash.py says why), and deletes them only when nothing is being timed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.trash import SETTLE_S, Trash
+
+
+def _site(root: Path) -> Path:
+    (root / "a" / "2022").mkdir(parents=True)
+    (root / "a" / "2022" / "index.html").write_text("<p>x</p>", encoding="utf-8")
+    return root
+
+
+def test_discarding_moves_the_output_aside_without_freeing_its_files(tmp_path: Path) -> None:
+    site = _site(tmp_path / "out-gens")
+    link = tmp_path / "out"
+    link.symlink_to(site / "a")
+    page_inode = (site / "a" / "2022" / "index.html").stat().st_ino
+    slept: list[float] = []
+    trash = Trash(tmp_path / "trash", min_free_bytes=0, sleep=slept.append)
+
+    trash.discard(link)
+    trash.discard(site)
+    trash.discard(tmp_path / "never-made")  # nothing to move is no error
+
+    assert not link.exists() and not link.is_symlink() and not site.exists()
+    moved = sorted(p.name for p in (tmp_path / "trash").iterdir())
+    assert moved == ["0-out", "1-out-gens"]
+    assert (tmp_path / "trash" / "1-out-gens" / "a" / "2022" / "index.html").stat().st_ino \
+        == page_inode
+    assert slept == []
+
+
+def test_emptying_deletes_the_trash_and_waits_only_when_asked(tmp_path: Path) -> None:
+    slept: list[float] = []
+    trash = Trash(tmp_path / "trash", min_free_bytes=0, sleep=slept.append)
+    trash.discard(_site(tmp_path / "one"))
+    assert trash.empty(settle=False) is True
+    assert not (tmp_path / "trash").exists() and slept == []
+
+    trash.discard(_site(tmp_path / "two"))
+    assert trash.empty(settle=True) is True
+    assert slept == [SETTLE_S]
+    assert trash.empty(settle=True) is False  # already empty: no wait
+    assert slept == [SETTLE_S]
+
+
+def test_a_nearly_full_disk_empties_the_trash_at_once(tmp_path: Path) -> None:
+    slept: list[float] = []
+    trash = Trash(tmp_path / "trash", min_free_bytes=2**62, sleep=slept.append)
+    trash.discard(_site(tmp_path / "big"))
+    assert not (tmp_path / "big").exists()
+    assert not (tmp_path / "trash").exists()
+    assert slept == [SETTLE_S]
+
+
+def test_a_reused_name_does_not_overwrite_what_is_already_in_the_trash(tmp_path: Path) -> None:
+    first = Trash(tmp_path / "trash", min_free_bytes=0, sleep=lambda _: None)
+    first.discard(_site(tmp_path / "out"))
+    # A later run numbers from 0 again while the earlier run's 0-out is still there.
+    second = Trash(tmp_path / "trash", min_free_bytes=0, sleep=lambda _: None)
+    second.discard(_site(tmp_path / "out"))
+    assert sorted(p.name for p in (tmp_path / "trash").iterdir()) == ["0-out", "1-out"]
