@@ -57,11 +57,10 @@ class SizeBench:
     """All scenarios for one corpus size; holds the paths and the scenarios' runs."""
 
     def __init__(self, n: int, paths: corpus_mod.CorpusPaths, tools: Tools, work: Path,
-                 timeout_s: float, hugo_related: bool = False,
-                 trash: Trash | None = None) -> None:
+                 timeout_s: float, trash: Trash, hugo_related: bool = False) -> None:
         self.n = n
         # Old outputs go here, not away: see trash.py on deleting before a timed build.
-        self.trash = trash or Trash(work / "trash")
+        self.trash = trash
         self.hugo_related = hugo_related
         self.paths = paths
         self.tools = tools
@@ -388,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for index, (n, reps) in enumerate(zip(args.sizes, args.reps)):
         print(f"bench: corpus n={n} …", flush=True)
         paths = corpus_mod.ensure_corpus(n, args.work / f"corpus-{n}")
-        size = SizeBench(n, paths, tools, args.work, args.timeout, args.hugo_related, trash)
+        size = SizeBench(n, paths, tools, args.work, args.timeout, trash, args.hugo_related)
         size.tools_wanted = set(args.tools.split(","))
         size.skip_search = args.skip_search
         size.run(reps)
