@@ -384,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trash = Trash(args.work / "trash")
     if trash.empty(settle=True):
         print("bench: emptied the trash a stopped run left", flush=True)
+    trash.settle()  # after a run that emptied it just before this one started
     for index, (n, reps) in enumerate(zip(args.sizes, args.reps)):
         print(f"bench: corpus n={n} …", flush=True)
         paths = corpus_mod.ensure_corpus(n, args.work / f"corpus-{n}")

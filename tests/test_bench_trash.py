@@ -36,7 +36,7 @@ def test_discarding_moves_the_output_aside_without_freeing_its_files(tmp_path: P
 
 def test_emptying_deletes_the_trash_and_waits_only_when_asked(tmp_path: Path) -> None:
     slept: list[float] = []
-    trash = Trash(tmp_path / "trash", min_free_bytes=0, sleep=slept.append)
+    trash = Trash(tmp_path / "trash", min_free_bytes=0, sleep=slept.append, clock=lambda: 5.0)
     trash.discard(_site(tmp_path / "one"))
     assert trash.empty(settle=False) is True
     assert not (tmp_path / "trash").exists() and slept == []
@@ -50,7 +50,8 @@ def test_emptying_deletes_the_trash_and_waits_only_when_asked(tmp_path: Path) ->
 
 def test_a_nearly_full_disk_empties_the_trash_at_once(tmp_path: Path) -> None:
     slept: list[float] = []
-    trash = Trash(tmp_path / "trash", min_free_bytes=2**62, sleep=slept.append)
+    trash = Trash(tmp_path / "trash", min_free_bytes=2**62, sleep=slept.append,
+                  clock=lambda: 5.0)
     trash.discard(_site(tmp_path / "big"))
     assert not (tmp_path / "big").exists()
     assert not (tmp_path / "trash").exists()
@@ -64,3 +65,25 @@ def test_a_reused_name_does_not_overwrite_what_is_already_in_the_trash(tmp_path:
     second = Trash(tmp_path / "trash", min_free_bytes=0, sleep=lambda _: None)
     second.discard(_site(tmp_path / "out"))
     assert sorted(p.name for p in (tmp_path / "trash").iterdir()) == ["0-out", "1-out"]
+
+
+def test_a_run_started_right_after_another_waits_out_its_last_emptying(tmp_path: Path) -> None:
+    now = [100.0]
+    earlier = Trash(tmp_path / "trash", min_free_bytes=0, sleep=lambda _: None,
+                    clock=lambda: now[0])
+    earlier.discard(_site(tmp_path / "out"))
+    earlier.empty(settle=False)  # the earlier run's last size: nothing timed after it
+
+    now[0] += 20.0
+    slept: list[float] = []
+    later = Trash(tmp_path / "trash", min_free_bytes=0, sleep=slept.append,
+                  clock=lambda: now[0])
+    assert later.empty(settle=True) is False  # nothing left to delete
+    later.settle()
+    assert slept == [SETTLE_S - 20.0]
+
+    now[0] += SETTLE_S
+    later.settle()  # long after: no wait
+    assert slept == [SETTLE_S - 20.0]
+    Trash(tmp_path / "never", sleep=slept.append).settle()  # never emptied: no wait
+    assert slept == [SETTLE_S - 20.0]
