@@ -23,7 +23,7 @@ from generator.cache import BuildCache, FileStat, open_cache, remove_cache
 from generator.config import Config
 from generator.discover import ContentScan, FileEntry, discover
 from generator.models import Article, Problem, Severity
-from generator.report import BuildReport, StoredArticles, stored_articles
+from generator.report import BuildReport
 from generator.write import (KEEP, MANIFEST, DirectWriter, Entry, SiteWriter,
                              WriteResult, check_output_dir)
 
@@ -224,8 +224,7 @@ def _nothing_changed(previous: BuildReport, seconds: float) -> BuildReport:
 def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry],
            progress: Progress | None, on_live: OnLive | None = None) -> BuildReport:
     """Build the site; the report comes in its stored form (BuildReport.stored),
-    made with the help of the last build's (read only while pages render: it
-    is 10 MB)."""
+    made with the help of the last build's (read only now: it is 10 MB)."""
     from generator import collect, search
     from generator.events import load_events
     from generator.pages import read_pages
@@ -274,14 +273,11 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
                                 search=offer_search)
             # The live site's render keys, from the manifest the writer already read.
             previous = {} if options.clean else writer.previous
-            stored: list[StoredArticles] = []  # the report's articles, made while pages render
             rendered = render_stage(renderer, previous, cache,
                                     parsed.fresh_bodies, settings, options.workers,
                                     writer, progress, options.content,
                                     {} if options.clean else writer.previous_groups,
-                                    warm=options.warm, meanwhile=lambda: stored.append(
-                                        stored_articles(published, config, settings.key,
-                                                        _last_report(cache, options.clean))))
+                                    warm=options.warm)
             for rel, data in static_files(options.project / "static").items():
                 writer.put(rel, data, "")
         with clock("write"):
@@ -301,7 +297,7 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
                        duplicates, result, len(entries), options.content, options.output,
                        parsed=parsed.parsed, cached=parsed.cached, rendered=rendered,
                        cache_note=cache.rebuilt_reason, timings=clock.seconds
-                       ).stored(config, ready=stored[0])
+                       ).stored(config, settings.key, _last_report(cache, options.clean))
 
 
 def _last_report(cache: BuildCache, clean: bool) -> BuildReport | None:
@@ -588,14 +584,13 @@ def render_stage(renderer: Renderer, previous: Mapping[str, Entry], cache: Build
                  fresh_bodies: dict[str, str], settings: ParseSettings,
                  workers: int, writer: SiteWriter, progress: Progress | None,
                  content: Path | None = None, previous_groups: Mapping[str, str] | None = None,
-                 warm: bool = False, meanwhile: Callable[[], object] | None = None) -> int:
+                 warm: bool = False) -> int:
     """Render the pages whose key changed and hand every page to `writer` (the
     unchanged ones as KEEP); returns how many pages were rendered. `previous`
     is the live site's manifest (empty: render everything), `previous_groups`
     its group digests: a group whose digest did not change is kept whole,
     without making its pages' jobs or keys (with `warm`, every page's key is
-    made in this process, for the memo a later build in this process reads).
-    `meanwhile` is called once, while render workers work when there are any."""
+    made in this process, for the memo a later build in this process reads)."""
     pending: list[tuple[PageJob, str]] = []
     by_prefix = _paths_by_group(previous, previous_groups or {})
     if warm:
@@ -638,7 +633,7 @@ def render_stage(renderer: Renderer, previous: Mapping[str, Entry], cache: Build
     count = workers or os.cpu_count() or 1
     if count > 1 and len(pending) >= PARALLEL_THRESHOLD:
         _render_parallel(renderer, pending, cache, fresh_bodies, settings, count, writer,
-                         progress, content, meanwhile)
+                         progress, content)
     else:
         for start in range(0, len(pending), BODY_BATCH):
             batch = pending[start:start + BODY_BATCH]
@@ -654,8 +649,6 @@ def render_stage(renderer: Renderer, previous: Mapping[str, Entry], cache: Build
                 gc.collect(0)
             if progress:
                 progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
-        if meanwhile is not None:
-            meanwhile()
     return len(pending)
 
 
@@ -703,14 +696,10 @@ _RENDER_STATE: tuple[Renderer, list[tuple[PageJob, str]], Path | None, dict[str,
 def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
                      cache: BuildCache, fresh: dict[str, str], settings: ParseSettings,
                      count: int, writer: SiteWriter, progress: Progress | None,
-                     content: Path | None, meanwhile: Callable[[], object] | None = None
-                     ) -> None:
+                     content: Path | None) -> None:
     """Render in forked processes (they share the site model copy-on-write).
     Each worker writes its pages into the spare generation itself; only their
-    manifest entries come back, chunk by chunk, to the writer. `meanwhile`
-    runs here once the workers have started: this process only waits for
-    their entries (≈0.2 s of its CPU over ≈2 s at 10,000 articles), and the
-    build's last steps would otherwise run it with the other core idle."""
+    manifest entries come back, chunk by chunk, to the writer."""
     import multiprocessing
 
     global _RENDER_STATE
@@ -725,10 +714,7 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
     done = 0
     try:
         with forking.Pool(count, _collect_own_garbage) as pool:
-            results = pool.imap(_render_chunk, chunks)
-            if meanwhile is not None:
-                meanwhile()
-            for pages in results:
+            for pages in pool.imap(_render_chunk, chunks):
                 for path, entry, key in pages:
                     writer.put_written(path, entry, key)
                 done += len(pages)

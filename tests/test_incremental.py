@@ -340,40 +340,6 @@ def test_parallel_parse_and_render_equal_serial(site: Site, tmp_path: Path,
     assert site.files(parallel) == site.files(serial)
 
 
-def test_report_rows_are_made_while_render_workers_run(site: Site, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.pipeline as pipeline
-    for number in range(30):
-        (site.content / f"extra{number}.txt").write_text(
-            make_article(300 + number, 1 + number % 28, f"第{number}篇：泽连斯基与北约"),
-            encoding="utf-8")
-    serial = build(BuildOptions(site.content, tmp_path / "serial", ROOT,
-                                replace(site.config, cache_dir=None), workers=1, search=False,
-                                use_cache=False))
-    from generator.write import SiteWriter
-    made_rows, take_entry = pipeline.stored_articles, SiteWriter.put_written
-    entries_taken: list[int] = []  # pages whose entry a worker had sent back
-    when_made: list[tuple[bool, int]] = []
-
-    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
-        # _RENDER_STATE is set while render workers run.
-        when_made.append((pipeline._RENDER_STATE is not None, len(entries_taken)))
-        return made_rows(*args, **kwargs)
-
-    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        entries_taken.append(1)
-        return take_entry(self, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "stored_articles", recording)
-    monkeypatch.setattr(SiteWriter, "put_written", counting)
-    monkeypatch.setattr(pipeline, "PARALLEL_THRESHOLD", 1)
-    parallel = build(BuildOptions(site.content, tmp_path / "parallel", ROOT, site.config,
-                                  workers=2, search=False))
-    assert when_made == [(True, 0)] and len(entries_taken) > 40
-    assert parallel.articles.rows_json == serial.articles.rows_json
-    assert len(parallel.articles) == 35
-
-
 def tamper_with_cache(site: Site, statement: str) -> None:
     """Run one SQL statement on the site's cache database behind the generator's back."""
     import sqlite3
