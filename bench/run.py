@@ -382,9 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{'yes' if tools.pagefind else 'no'}", flush=True)
     documents = []
     trash = Trash(args.work / "trash")
-    if trash.empty(settle=True):
+    if trash.empty(settle=False):
         print("bench: emptied the trash a stopped run left", flush=True)
-    trash.settle()  # after a run that emptied it just before this one started
+    trash.settle()  # that emptying, or the one a run just before this one made
     for index, (n, reps) in enumerate(zip(args.sizes, args.reps)):
         print(f"bench: corpus n={n} …", flush=True)
         paths = corpus_mod.ensure_corpus(n, args.work / f"corpus-{n}")
