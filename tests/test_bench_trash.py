@@ -87,3 +87,31 @@ def test_a_run_started_right_after_another_waits_out_its_last_emptying(tmp_path:
     assert slept == [SETTLE_S - 20.0]
     Trash(tmp_path / "never", sleep=slept.append).settle()  # never emptied: no wait
     assert slept == [SETTLE_S - 20.0]
+
+
+def test_a_cold_row_sets_our_caches_aside_with_the_output(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bench.run import SizeBench
+
+    corpus, snapshot, work = tmp_path / "corpus", tmp_path / "snapshot", tmp_path / "work"
+    caches = [work / "run-10" / ".cache", corpus / ".cache", snapshot / ".cache"]
+    for cache in caches:
+        cache.mkdir(parents=True)
+        (cache / "build.sqlite").write_bytes(b"rows")
+    database = (snapshot / ".cache" / "build.sqlite").stat().st_ino
+    _site(work / "run-10" / "out-ours")
+    trash = Trash(tmp_path / "trash", min_free_bytes=0, sleep=lambda s: None)
+    bench = SizeBench(10, SimpleNamespace(ours=corpus / "ours"),  # type: ignore[arg-type]
+                      SimpleNamespace(generator_root=snapshot),  # type: ignore[arg-type]
+                      work, 60.0, trash)
+
+    bench.clear_ours()
+
+    assert not any(cache.exists() for cache in caches)
+    assert not (work / "run-10" / "out-ours").exists()
+    kept = sorted(p.name for p in (tmp_path / "trash").iterdir())
+    assert kept == ["0-out-ours", "1-.cache", "2-.cache", "3-.cache"]
+    # Moved, not copied and deleted: nothing was freed before the timed build.
+    assert database in {(p / "build.sqlite").stat().st_ino
+                        for p in (tmp_path / "trash").iterdir() if p.name.endswith(".cache")}
