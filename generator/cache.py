@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS files (rel_path TEXT PRIMARY KEY, size INTEGER NOT NU
 """
 
 
+# How long a parse worker's commit waits for the other writer's (ms).
+WRITER_BUSY_MS = 60_000
+
+
 class FileStat(NamedTuple):
     """What the last build saw of a content file (a named tuple: a build reads
     one per file, and a frozen dataclass takes four times as long to make)."""
@@ -70,6 +74,19 @@ class BuildCache:
         cache = cls(None)
         cache.path = path
         cache.db = sqlite3.connect(path, isolation_level=None)
+        return cache
+
+    @classmethod
+    def writer(cls, path: Path) -> "BuildCache":
+        """A connection for a parse worker that stores the rows of the files
+        it parses (the parent process opened and checked the file, and made
+        it a WAL database, in which two writers take turns)."""
+        cache = cls.reader(path)
+        assert cache.db is not None
+        # Not kept in the file, unlike WAL mode: without it every commit syncs.
+        cache.db.execute("PRAGMA synchronous=NORMAL")
+        # A commit waits while the other worker's is written (a few ms each).
+        cache.db.execute(f"PRAGMA busy_timeout={WRITER_BUSY_MS}")
         return cache
 
     # -- opening and validating -------------------------------------------
@@ -236,6 +253,15 @@ class BuildCache:
             self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT OR REPLACE INTO parsed VALUES (?, ?, CAST(? AS TEXT))", data)
+
+    def try_put_records(self, rows: Iterable[tuple[str, bytes, str | bytes | None]]) -> bool:
+        """put_records; False if the database refused them (locked for too
+        long, full disk, damaged): the caller then keeps them to store later."""
+        try:
+            self.put_records(rows)
+        except sqlite3.Error:
+            return False
+        return True
 
     def bodies(self, keys: Iterable[str]) -> Iterator[tuple[str, str]]:
         if self.db is None:
