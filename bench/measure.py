@@ -22,9 +22,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
+
 
 SAMPLE_SECONDS = 0.02
 # PSS comes from /proc/<pid>/smaps_rollup, which walks the page tables: every
@@ -65,6 +67,8 @@ class _TreeSampler(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        import psutil  # a bench requirement only (see _busy_cpu_s)
+
         try:
             root = psutil.Process(self.pid)
         except psutil.Error:
@@ -88,6 +92,8 @@ class _TreeSampler(threading.Thread):
 
 def _tree_memory(root: psutil.Process, with_pss: bool) -> tuple[int, int]:
     """(sum of RSS, sum of PSS or 0) over the process and its descendants."""
+    import psutil
+
     rss = pss = 0
     try:
         processes = [root, *root.children(recursive=True)]
@@ -146,6 +152,10 @@ def _busy_cpu_s() -> float:
     """CPU seconds the whole machine has spent not idle, since boot. The machine may
     be shared (other people's builds and tests): what others use during a run is
     this difference minus the run's own CPU time."""
+    # psutil is in bench/requirements.txt, not in the test dependencies: it is
+    # imported where it is used, so that the tests can import the bench's modules.
+    import psutil
+
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0) \
         - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)

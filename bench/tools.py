@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +47,7 @@ class Tools:
 def discover_tools(python: str, generator_root: Path) -> Tools:
     """Locate everything; raise ToolMissing with an install hint for what is absent."""
     _require_module("pelican", python)
+    _require_module("psutil", sys.executable)  # the bench's own process measures with it
     return Tools(python, find_hugo(python), has_pagefind(python), generator_root,
                  generator_flags(python, generator_root))
 
@@ -122,13 +122,22 @@ def generator_flags(python: str, root: Path) -> frozenset[str]:
 
 
 # -- versions and machine -------------------------------------------------------------
+def _ram_bytes() -> int:
+    # psutil is a bench requirement (bench/requirements.txt), not a test one:
+    # imported where it is used, so that the tests can import the bench's modules.
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+
 def machine_info(tools: Tools) -> dict[str, Any]:
     """What a reader needs to compare numbers across runs and machines."""
     return {
         "nproc": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "cpu_model": _cpu_model(),
-        "ram_bytes": psutil.virtual_memory().total,
+        "ram_bytes": _ram_bytes(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "hugo": _first_line([tools.hugo, "version"]),
