@@ -152,8 +152,8 @@ def _busy_cpu_s() -> float:
     """CPU seconds the whole machine has spent not idle, since boot. The machine may
     be shared (other people's builds and tests): what others use during a run is
     this difference minus the run's own CPU time."""
-    # psutil is in bench/requirements.txt, not in the test dependencies: it is
-    # imported where it is used, so that the tests can import the bench's modules.
+    # psutil is a bench requirement, not a test one: imported where it is
+    # used, so that the tests can import the bench's modules without it.
     import psutil
 
     times = psutil.cpu_times()

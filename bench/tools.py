@@ -130,7 +130,6 @@ def _ram_bytes() -> int:
     return int(psutil.virtual_memory().total)
 
 
-
 def machine_info(tools: Tools) -> dict[str, Any]:
     """What a reader needs to compare numbers across runs and machines."""
     return {

@@ -30,7 +30,7 @@ from generator.write import (KEEP, MANIFEST, DirectWriter, Entry, SiteWriter,
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
-    from generator.parse import Fresh, Packed, ParseOutcome, ParseSettings
+    from generator.parse import Fresh, ParseOutcome, ParseSettings
     from generator.search import StubStore
     from generator.render import PageJob, Renderer, SharedText, SiteModel, TagInfo
     from generator.tagging import Taxonomy
@@ -587,7 +587,8 @@ def _store_for_worker(path: Path) -> BuildCache | None:
         return None
 
 
-def _parse_chunk_in_worker(entries: Sequence[FileEntry]) -> list[tuple[bytes, bytes | None, bool]]:
+def _parse_chunk_in_worker(entries: Sequence[FileEntry]
+                           ) -> list[tuple[bytes, bytes | None, bool]]:
     """Each file's outcome packed as the cache stores it (see parse.pack),
     with its body and whether its row is stored. Storing the rows here
     keeps the bodies (≈100 MB at 10,000 articles) off the pipe to the build
