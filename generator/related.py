@@ -254,17 +254,36 @@ def same_event_lists(features: Sequence[EventFeatures], times: Sequence[float],
     """
     found: list[list[tuple[float, int]]] = [[] for _ in features]
     min_score = rules.min_score
+    masks = _tag_masks([tags for _, tags in features])
     for later, earlier in _candidates(features, times, rules):
         title, tags = features[later]
+        mask, size = masks[later], len(title)
         for other in earlier:
-            other_title, other_tags = features[other]
-            # Earlier article first, as when every pair in the window was scored.
-            score = same_event_score(other_title, other_tags, title, tags)
+            # same_event_score(features[other], features[later]) written out:
+            # this runs for every candidate pair (3.9 million at 100,000
+            # articles), and the tag sets' intersection and union as two
+            # sets cost more than all the rest. Their sizes come from the
+            # tags' bits instead; the arithmetic is the same, in the same
+            # order, so the score is the same float.
+            other_title = features[other][0]
+            other_mask = masks[other]
+            dice = (2 * len(other_title & title) / (len(other_title) + size)
+                    if other_title and size else 0.0)
+            jaccard = ((other_mask & mask).bit_count() / (other_mask | mask).bit_count()
+                       if other_mask and mask else 0.0)
+            score = 0.5 * dice + 0.5 * jaccard
             if score >= min_score:
                 found[other].append((score, later))
                 found[later].append((score, other))
     return [tuple(o for _, o in sorted(pairs, key=lambda s: (-s[0], s[1]))[: rules.max_links])
             for pairs in found]
+
+
+def _tag_masks(tag_sets: Sequence[frozenset[str]]) -> list[int]:
+    """Each set of tags as an int with one bit per tag, so that the sizes of
+    two sets' intersection and union are bit counts of their AND and OR."""
+    bits: dict[str, int] = {}
+    return [sum(bits.setdefault(tag, 1 << len(bits)) for tag in tags) for tags in tag_sets]
 
 
 # Below this many pairs per article within the window, scoring every pair that

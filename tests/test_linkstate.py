@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from generator import linkstate
+from generator import linkstate, related
 from generator.cache import open_cache, remove_cache
 from generator.linkstate import compute_links
 from generator.models import Article
@@ -80,21 +81,37 @@ def test_updated_links_equal_a_full_computation(seed: int) -> None:
     assert any(links.same_event) and any(links.related)
 
 
-def test_two_processes_compute_the_same_links_as_one(monkeypatch: pytest.MonkeyPatch,
-                                                     tmp_path) -> None:
-    rng = random.Random(5)
-    articles = chronological(*(random_article(rng, n) for n in range(300)))
-    alone = full(articles)
-    monkeypatch.setattr(linkstate, "PARALLEL_FROM", 100)
-    where = tmp_path / "pids"
-    inner = linkstate._events_and_tags
+def _recording(monkeypatch: pytest.MonkeyPatch, where: Path, name: str,
+               delay: float = 0.0) -> None:
+    """Make related.`name` append the id of the process that runs it to
+    `where` (after sleeping `delay` seconds) before it does its work."""
+    inner = getattr(related, name)
 
     def recording(*args):  # type: ignore[no-untyped-def]
+        time.sleep(delay)
         with open(where, "a") as handle:
             handle.write(f"{os.getpid()}\n")
         return inner(*args)
 
-    monkeypatch.setattr(linkstate, "_events_and_tags", recording)
+    monkeypatch.setattr(related, name, recording)
+
+
+def _pids(where: Path) -> list[int]:
+    return [int(pid) for pid in where.read_text().split()]
+
+
+@pytest.mark.parametrize("slow", ["related_articles", "same_event_links"])
+def test_two_processes_compute_the_same_links_as_one(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path, slow: str) -> None:
+    # Whichever process is free first computes the co-occurring tags: the
+    # forked one when related articles take longer, this one when the
+    # same-event links do.
+    rng = random.Random(5)
+    articles = chronological(*(random_article(rng, n) for n in range(300)))
+    alone = full(articles)
+    monkeypatch.setattr(linkstate, "PARALLEL_FROM", 100)
+    for name in ("related_articles", "same_event_links", "co_occurring_tags"):
+        _recording(monkeypatch, tmp_path / name, name, delay=0.5 if name == slow else 0.0)
     waited: list[int] = []  # what this process did while the other one worked
     links, _, updated = compute_links(articles, RULES, SAME, None, workers=2,
                                       meanwhile=lambda: waited.append(os.getpid()))
@@ -102,8 +119,12 @@ def test_two_processes_compute_the_same_links_as_one(monkeypatch: pytest.MonkeyP
     assert links == alone
     assert waited == [os.getpid()]
     assert any(links.same_event) and any(links.related) and links.co_occurring
-    # The same-event links really were computed in another process.
-    assert [int(pid) for pid in where.read_text().split()] != [os.getpid()]
+    here = os.getpid()
+    assert _pids(tmp_path / "related_articles") == [here]
+    [events_pid] = _pids(tmp_path / "same_event_links")
+    assert events_pid != here  # computed in another process
+    expected_pid = events_pid if slow == "related_articles" else here
+    assert _pids(tmp_path / "co_occurring_tags") == [expected_pid]
 
 
 def test_changed_settings_compute_everything() -> None:
