@@ -85,6 +85,10 @@ def tag_postings(articles: Sequence[Article]) -> dict[str, list[int]]:
 # Articles whose candidates are scored together: bounds the pair arrays at
 # about 30 MB (≈10 tags × 30 candidates each) however large the archive.
 BLOCK = 4096  # below 2**15: see _pick_best
+# Blocks are smaller in smaller archives, down to this many articles, so that
+# two processes can share the work (linkstate._full): each block costs a
+# fixed ≈2 ms besides its articles.
+MIN_BLOCK = 1024
 
 
 def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[tuple[int, ...]]:
@@ -95,21 +99,44 @@ def related_articles(articles: Sequence[Article], rules: RelatedRules) -> list[t
     weights of one pair are summed with a single sort, and each article's best
     candidates are picked with another.
     """
-    import numpy as np  # imported here: a no-change rebuild never needs it
-
-    total = len(articles)
     result: list[tuple[int, ...]] = [() for _ in articles]
-    if total < 2 or rules.count == 0:
-        return result
-    postings = [(np.asarray(items, dtype=np.int64), weight_units(len(items)))
-                for _, items in sorted(tag_postings(articles).items())]
-    times = np.array([a.published.timestamp() for a in articles], dtype=np.float64)
-    reach = max(1, rules.per_tag // 2)
-    for low in range(0, total, BLOCK):
-        source, target, weight = _candidate_pairs(postings, reach, low, min(total, low + BLOCK))
-        if source.size:
-            _pick_best(source, target, weight, times, rules, total, result)
+    plan = RelatedPlan(articles, rules)
+    for low, high in plan.blocks():
+        plan.fill(low, high, result)
     return result
+
+
+def related_blocks(total: int, rules: RelatedRules) -> list[tuple[int, int]]:
+    """The [low, high) ranges of articles scored together, in order (none
+    when there is nothing to relate). Any split gives the same lists."""
+    if total < 2 or rules.count == 0:
+        return []
+    size = min(BLOCK, max(MIN_BLOCK, -(-total // 8)))
+    return [(low, min(total, low + size)) for low in range(0, total, size)]
+
+
+class RelatedPlan:
+    """What every block of related_articles needs: the tags' postings as
+    arrays with their weights, and the articles' times."""
+
+    def __init__(self, articles: Sequence[Article], rules: RelatedRules) -> None:
+        import numpy as np  # imported here: a no-change rebuild never needs it
+
+        self.rules = rules
+        self.total = len(articles)
+        self.postings = [(np.asarray(items, dtype=np.int64), weight_units(len(items)))
+                         for _, items in sorted(tag_postings(articles).items())]
+        self.times = np.array([a.published.timestamp() for a in articles], dtype=np.float64)
+
+    def blocks(self) -> list[tuple[int, int]]:
+        return related_blocks(self.total, self.rules)
+
+    def fill(self, low: int, high: int, result: list[tuple[int, ...]]) -> None:
+        """Put the related lists of articles [low, high) into `result`."""
+        reach = max(1, self.rules.per_tag // 2)
+        source, target, weight = _candidate_pairs(self.postings, reach, low, high)
+        if source.size:
+            _pick_best(source, target, weight, self.times, self.rules, self.total, result)
 
 
 def _pick_best(source: np.ndarray, target: np.ndarray, weight: np.ndarray, times: np.ndarray,

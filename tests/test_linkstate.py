@@ -81,11 +81,11 @@ def test_updated_links_equal_a_full_computation(seed: int) -> None:
     assert any(links.same_event) and any(links.related)
 
 
-def _recording(monkeypatch: pytest.MonkeyPatch, where: Path, name: str,
+def _recording(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, where: Path,
                delay: float = 0.0) -> None:
-    """Make related.`name` append the id of the process that runs it to
+    """Make owner.`name` append the id of the process that runs it to
     `where` (after sleeping `delay` seconds) before it does its work."""
-    inner = getattr(related, name)
+    inner = getattr(owner, name)
 
     def recording(*args):  # type: ignore[no-untyped-def]
         time.sleep(delay)
@@ -93,25 +93,30 @@ def _recording(monkeypatch: pytest.MonkeyPatch, where: Path, name: str,
             handle.write(f"{os.getpid()}\n")
         return inner(*args)
 
-    monkeypatch.setattr(related, name, recording)
+    monkeypatch.setattr(owner, name, recording)
 
 
 def _pids(where: Path) -> list[int]:
-    return [int(pid) for pid in where.read_text().split()]
+    return [int(pid) for pid in where.read_text().split()] if where.exists() else []
 
 
-@pytest.mark.parametrize("slow", ["related_articles", "same_event_links"])
+@pytest.mark.parametrize("slow", ["related", "same_event"])
 def test_two_processes_compute_the_same_links_as_one(monkeypatch: pytest.MonkeyPatch,
                                                      tmp_path: Path, slow: str) -> None:
-    # Whichever process is free first computes the co-occurring tags: the
-    # forked one when related articles take longer, this one when the
-    # same-event links do.
+    # The two processes share the work as they go: when related articles take
+    # longer, the forked one takes the co-occurring tags and blocks of related
+    # articles once its same-event links are done; when those take longer,
+    # this one computes every block and the tags.
     rng = random.Random(5)
     articles = chronological(*(random_article(rng, n) for n in range(300)))
     alone = full(articles)
     monkeypatch.setattr(linkstate, "PARALLEL_FROM", 100)
-    for name in ("related_articles", "same_event_links", "co_occurring_tags"):
-        _recording(monkeypatch, tmp_path / name, name, delay=0.5 if name == slow else 0.0)
+    monkeypatch.setattr(related, "MIN_BLOCK", 30)  # 300 articles in 8 blocks
+    _recording(monkeypatch, related.RelatedPlan, "fill", tmp_path / "related",
+               delay=0.2 if slow == "related" else 0.0)
+    _recording(monkeypatch, related, "same_event_links", tmp_path / "same_event",
+               delay=1.0 if slow == "same_event" else 0.0)
+    _recording(monkeypatch, related, "co_occurring_tags", tmp_path / "co_occurring")
     waited: list[int] = []  # what this process did while the other one worked
     links, _, updated = compute_links(articles, RULES, SAME, None, workers=2,
                                       meanwhile=lambda: waited.append(os.getpid()))
@@ -120,11 +125,27 @@ def test_two_processes_compute_the_same_links_as_one(monkeypatch: pytest.MonkeyP
     assert waited == [os.getpid()]
     assert any(links.same_event) and any(links.related) and links.co_occurring
     here = os.getpid()
-    assert _pids(tmp_path / "related_articles") == [here]
-    [events_pid] = _pids(tmp_path / "same_event_links")
-    assert events_pid != here  # computed in another process
-    expected_pid = events_pid if slow == "related_articles" else here
-    assert _pids(tmp_path / "co_occurring_tags") == [expected_pid]
+    [forked] = _pids(tmp_path / "same_event")
+    assert forked != here  # computed in another process
+    blocks = _pids(tmp_path / "related")
+    assert len(blocks) == len(related.related_blocks(len(articles), RULES)) == 8
+    if slow == "related":
+        assert _pids(tmp_path / "co_occurring") == [forked]
+        assert blocks.count(forked) >= 1 and blocks.count(here) >= 1
+    else:
+        assert _pids(tmp_path / "co_occurring") == [here]
+        assert blocks == [here] * 8
+
+
+def test_related_lists_do_not_depend_on_the_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(8)
+    articles = chronological(*(random_article(rng, n) for n in range(300)))
+    whole = related.related_articles(articles, RULES)
+    monkeypatch.setattr(related, "MIN_BLOCK", 7)
+    monkeypatch.setattr(related, "BLOCK", 7)
+    assert len(related.related_blocks(len(articles), RULES)) == 43
+    assert related.related_articles(articles, RULES) == whole
+    assert sum(map(len, whole)) > 300
 
 
 def test_changed_settings_compute_everything() -> None:
