@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from generator.parse import Fresh, ParseOutcome, ParseSettings
     from generator.search import StubStore
-    from generator.render import PageGroup, PageJob, Renderer, SharedText, SiteModel, TagInfo
+    from generator.render import PageJob, Renderer, SharedText, SiteModel, TagInfo
     from generator.tagging import Taxonomy
 
 # The stages below import their heavy modules (lxml, nh3, NumPy, Jinja, the
@@ -230,7 +230,6 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
     from generator.pages import read_pages
     from generator.parse import cache_key
     from generator.render import Renderer
-    from generator.report import ArticlePart, missing_parts
     from generator.static import static_files
 
     config = options.config
@@ -274,15 +273,11 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
                                 search=offer_search)
             # The live site's render keys, from the manifest the writer already read.
             previous = {} if options.clean else writer.previous
-            last_report = _last_report(cache, options.clean)
-            report_parts: dict[str, ArticlePart] = {}
             rendered = render_stage(renderer, previous, cache,
                                     parsed.fresh_bodies, settings, options.workers,
                                     writer, progress, options.content,
                                     {} if options.clean else writer.previous_groups,
-                                    warm=options.warm,
-                                    meanwhile=lambda: report_parts.update(missing_parts(
-                                        published, config, settings.key, last_report)))
+                                    warm=options.warm)
             for rel, data in static_files(options.project / "static").items():
                 writer.put(rel, data, "")
         with clock("write"):
@@ -302,7 +297,7 @@ def _build(options: BuildOptions, cache: BuildCache, entries: Sequence[FileEntry
                        duplicates, result, len(entries), options.content, options.output,
                        parsed=parsed.parsed, cached=parsed.cached, rendered=rendered,
                        cache_note=cache.rebuilt_reason, timings=clock.seconds
-                       ).stored(config, settings.key, last_report, report_parts)
+                       ).stored(config, settings.key, _last_report(cache, options.clean))
 
 
 def _last_report(cache: BuildCache, clean: bool) -> BuildReport | None:
@@ -658,30 +653,22 @@ def render_stage(renderer: Renderer, previous: Mapping[str, Entry], cache: Build
                  fresh_bodies: dict[str, str], settings: ParseSettings,
                  workers: int, writer: SiteWriter, progress: Progress | None,
                  content: Path | None = None, previous_groups: Mapping[str, str] | None = None,
-                 warm: bool = False, meanwhile: Callable[[], object] | None = None) -> int:
+                 warm: bool = False) -> int:
     """Render the pages whose key changed and hand every page to `writer` (the
     unchanged ones as KEEP); returns how many pages were rendered. `previous`
     is the live site's manifest (empty: render everything), `previous_groups`
     its group digests: a group whose digest did not change is kept whole,
     without making its pages' jobs or keys (with `warm`, every page's key is
-    made in this process, for the memo a later build in this process reads).
-    `meanwhile` is run in a thread of this process while worker processes
-    render, if they do (this process only collects their results then)."""
+    made in this process, for the memo a later build in this process reads)."""
     pending: list[tuple[PageJob, str]] = []
     by_prefix = _paths_by_group(previous, previous_groups or {})
     if warm:
         renderer.list_order()  # each article's place in lists, memoised by events
         writer.warm()
-    later: list[PageGroup] = []  # groups whose digests are recorded as their pages render
     for group in renderer.groups():
-        if group.prefix is not None and not warm and group.prefix not in (previous_groups or {}):
-            # No digest to compare with (a first or clean build): it is made
-            # only for the next build, while the render workers work.
-            later.append(group)
-        elif group.prefix is not None:
-            digest = group.digest()
-            writer.record_group(group.prefix, digest)
-            kept = _keep_group(group.prefix, digest, previous_groups or {}, by_prefix,
+        if group.prefix is not None:
+            writer.record_group(group.prefix, group.digest)
+            kept = _keep_group(group.prefix, group.digest, previous_groups or {}, by_prefix,
                                previous, writer.intact)
             if kept is not None:
                 for path in kept:
@@ -712,18 +699,11 @@ def render_stage(renderer: Renderer, previous: Mapping[str, Entry], cache: Build
                 writer.put(job.path, KEEP, key)
             else:
                 pending.append((job, key))
-
-    def record_later() -> None:
-        for group in later:
-            assert group.prefix is not None
-            writer.record_group(group.prefix, group.digest())
-
     count = workers or os.cpu_count() or 1
     if count > 1 and len(pending) >= PARALLEL_THRESHOLD:
         _render_parallel(renderer, pending, cache, fresh_bodies, settings, count, writer,
-                         progress, content, _both(record_later, meanwhile))
+                         progress, content)
     else:
-        record_later()
         for start in range(0, len(pending), BODY_BATCH):
             batch = pending[start:start + BODY_BATCH]
             for path, data, key in _render_batch(renderer, batch, cache, fresh_bodies,
@@ -739,11 +719,6 @@ def render_stage(renderer: Renderer, previous: Mapping[str, Entry], cache: Build
             if progress:
                 progress("render", min(start + BODY_BATCH, len(pending)), len(pending))
     return len(pending)
-
-
-def _both(first: Callable[[], object], then: Callable[[], object] | None
-          ) -> Callable[[], object]:
-    return first if then is None else lambda: (first(), then())
 
 
 def _paths_by_group(previous: Mapping[str, Entry], groups: Mapping[str, str]
@@ -790,12 +765,10 @@ _RENDER_STATE: tuple[Renderer, list[tuple[PageJob, str]], Path | None, dict[str,
 def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
                      cache: BuildCache, fresh: dict[str, str], settings: ParseSettings,
                      count: int, writer: SiteWriter, progress: Progress | None,
-                     content: Path | None, meanwhile: Callable[[], object] | None = None
-                     ) -> None:
+                     content: Path | None) -> None:
     """Render in forked processes (they share the site model copy-on-write).
     Each worker writes its pages into the spare generation itself; only their
-    manifest entries come back, chunk by chunk, to the writer. `meanwhile`
-    runs in a thread here while they render (see render_stage)."""
+    manifest entries come back, chunk by chunk, to the writer."""
     import multiprocessing
 
     global _RENDER_STATE
@@ -808,17 +781,9 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
     chunks = [(start, min(start + RENDER_CHUNK, len(pending)))
               for start in range(0, len(pending), RENDER_CHUNK)]
     done = 0
-    side = None
     try:
         with forking.Pool(count, _collect_own_garbage) as pool:
-            results = pool.imap(_render_chunk, chunks)
-            if meanwhile is not None:
-                # Started after the workers fork, so that they do not
-                # inherit its half-made objects. This process mostly
-                # waits for their results: a core would otherwise sit idle
-                # for a part of the stage (see _Side on what it may run).
-                side = _Side(meanwhile)
-            for pages in results:
+            for pages in pool.imap(_render_chunk, chunks):
                 for path, entry, key in pages:
                     writer.put_written(path, entry, key)
                 done += len(pages)
@@ -826,40 +791,6 @@ def _render_parallel(renderer: Renderer, pending: list[tuple[PageJob, str]],
                     progress("render", done, len(pending))
     finally:
         _RENDER_STATE = None
-        if side is not None:
-            side.join()
-    if side is not None:
-        side.check()
-
-
-class _Side:
-    """A callable run in a thread while the render workers render. It must
-    hold the GIL only briefly at a time (Python code is fine; one long C call
-    such as pickling a large object is not): the threads that pass work to
-    the workers and take their results need it too, and a worker waits when
-    its results are not taken."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        import threading
-
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work,), name="render-side",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[[], object]) -> None:
-        try:
-            work()
-        except BaseException as exc:  # raised again in the build's thread
-            self._error = exc
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def check(self) -> None:
-        """Raise what the work raised, if it did (after join)."""
-        if self._error is not None:
-            raise self._error
 
 
 CARD_CHUNK = 256

@@ -114,9 +114,7 @@ class PageGroup:
     """Pages made together (see Renderer.groups)."""
 
     prefix: str | None  # every page of the group lives under this site path; None: no digest
-    # What the group's pages show, as a digest; made when asked (a first
-    # build records it while its pages render: see pipeline.render_stage).
-    digest: Callable[[], str]
+    digest: str
     jobs: Callable[[], Iterable[PageJob]]
     # (path, render key, job maker) of each page, when keys are cheaper to
     # compute than jobs: an incremental build makes only the changed pages' jobs.
@@ -790,8 +788,8 @@ class Renderer:
         under that site path, and its digest covers everything those pages
         show: when the digest is the one the live site was built from, an
         incremental build keeps the group without making its jobs."""
-        yield PageGroup(None, str, self._site_wide_pages)
-        yield PageGroup(None, str, self.article_pages, self.article_keys)
+        yield PageGroup(None, "", self._site_wide_pages)
+        yield PageGroup(None, "", self.article_pages, self.article_keys)
         months = self.site.months
         for index, month in enumerate(months):
             events = tuple(in_month(self.site.events, month.year, month.month))
@@ -799,9 +797,8 @@ class Renderer:
             next_ref = _month_ref(months[index + 1]) if index + 1 < len(months) else None
             prefix = urls.month(month.year, month.month)
             yield PageGroup(prefix,
-                            functools.partial(self._digest, prefix, "month", month.year,
-                                              month.month, month.articles, events, prev_ref,
-                                              next_ref),
+                            self._digest(prefix, "month", month.year, month.month,
+                                         month.articles, events, prev_ref, next_ref),
                             functools.partial(self._month_pages, month, events, prev_ref,
                                               next_ref))
         for slug, items in self.site.tag_articles.items():
@@ -810,15 +807,13 @@ class Renderer:
                             if t in self.site.tags)
             events = tuple(tagged(self.site.events, slug))
             prefix = urls.tag(slug)
-            yield PageGroup(prefix, functools.partial(self._digest, prefix, "tag", slug, info,
-                                                      related, events, items),
+            yield PageGroup(prefix, self._digest(prefix, "tag", slug, info, related, events, items),
                             functools.partial(self._tag_group, slug, items, info, related,
                                               events))
         for key, items in self.site.outlet_articles.items():
             outlet = self.site.outlets[key]
             prefix = urls.outlet(key)
-            yield PageGroup(prefix, functools.partial(self._digest, prefix, "outlet", key,
-                                                      outlet, items),
+            yield PageGroup(prefix, self._digest(prefix, "outlet", key, outlet, items),
                             functools.partial(self._paginated, "outlet.html", urls.outlet(key),
                                               items, outlet=outlet))
 

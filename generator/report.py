@@ -6,7 +6,7 @@ import itertools
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from generator import urls
 from generator.collect import Duplicate, OutOfScope
@@ -86,8 +86,7 @@ class BuildReport:
         return '{\n  "articles": ' + rows + ",\n" + rest[2:] + "\n"
 
     def stored(self, config: Config, parse_key: str = "",
-               previous: BuildReport | None = None,
-               ready: Mapping[str, ArticlePart] | None = None) -> BuildReport:
+               previous: BuildReport | None = None) -> BuildReport:
         """This report in the form kept for the nothing-changed fast path (and
         returned by the build, so its JSON is made once).
 
@@ -95,52 +94,27 @@ class BuildReport:
         (ParseSettings.key); `previous` is the last build's stored report,
         whose report rows and encoded articles are reused for the articles
         that did not change (making them all again cost ≈0.35 s of every
-        incremental build at 10,000 articles); `ready` holds parts made
-        already (see article_parts), under the same config and parse_key."""
+        incremental build at 10,000 articles)."""
+        from generator import codec
+
         articles = tuple(self.articles)
+        context = _row_context(config, parse_key)
         keys = [_row_key(a) for a in articles]
-        known = dict(_previous_parts(previous, config, parse_key))
-        if ready:
-            known.update(ready)
-        made = article_parts((a for a in articles if _row_key(a) not in known), config)
+        known = previous.articles.parts(context) \
+            if previous is not None and isinstance(previous.articles, StoredArticles) else {}
+        link = urls.Urls(config.base_url)
         lines: list[str] = []
         records: list[bytes | memoryview] = []
-        for key in keys:
-            line, record = known.get(key) or made[key]
-            lines.append(line)
-            records.append(record)
-        stored = StoredArticles(articles, lines, records, keys, _row_context(config, parse_key))
+        for key, article in zip(keys, articles):
+            part = known.get(key)
+            if part is not None:
+                lines.append(part[0])
+                records.append(part[1])
+            else:
+                lines.append(_row_line(article, link, config))
+                records.append(codec.encode_article(article))
+        stored = StoredArticles(articles, lines, records, keys, context)
         return replace(self, articles=stored)
-
-
-# An article's report row (a line of JSON) and its record (codec.encode_article).
-ArticlePart = tuple[str, "bytes | memoryview"]
-
-
-def article_parts(articles: Iterable[Article], config: Config
-                  ) -> dict[str, ArticlePart]:
-    """The report row and record of each article, by its key (_row_key): what
-    BuildReport.stored makes for the articles no earlier report has. Made
-    apart so that a build can make them while its render workers run."""
-    from generator import codec
-
-    link = urls.Urls(config.base_url)
-    return {_row_key(a): (_row_line(a, link, config), codec.encode_article(a))
-            for a in articles}
-
-
-def missing_parts(articles: Sequence[Article], config: Config, parse_key: str,
-                  previous: BuildReport | None) -> dict[str, ArticlePart]:
-    """article_parts of the articles whose part `previous` does not hold."""
-    known = _previous_parts(previous, config, parse_key)
-    return article_parts((a for a in articles if _row_key(a) not in known), config)
-
-
-def _previous_parts(previous: BuildReport | None, config: Config, parse_key: str
-                    ) -> Mapping[str, ArticlePart]:
-    if previous is None or not isinstance(previous.articles, StoredArticles):
-        return {}
-    return previous.articles.parts(_row_context(config, parse_key))
 
 
 class StoredArticles(Sequence[Article]):

@@ -15,7 +15,7 @@ from generator import codec, outlets
 from generator.config import Config
 from generator.models import Article, Problem, Severity
 from generator.parse import ParseOutcome
-from generator.report import BuildReport, StoredArticles, _row_key, missing_parts
+from generator.report import BuildReport, StoredArticles
 from generator.write import WriteResult
 from tests.conftest import parse_fixture, site_config
 
@@ -131,22 +131,6 @@ def test_a_stored_report_made_with_the_last_one_equals_one_made_afresh() -> None
     assert list(reused.articles) == now
     assert rows(reused)[1]["permalink"] == "/articles/voa-2-2/"
     assert rows(reused)[2]["source_path"] == "moved/3.txt"
-
-
-def test_a_stored_report_made_from_parts_made_apart_equals_one_made_afresh() -> None:
-    # The build makes the parts while its render workers run (missing_parts);
-    # stored() then takes them, together with the last report's.
-    config = site_config()
-    before = stored_fresh([article(n) for n in range(3)], config)
-    now = [article(n) for n in range(6)]
-    ready = missing_parts(now, config, "k", before)
-    assert sorted(ready) == sorted(_row_key(a) for a in now[3:])  # only what `before` lacks
-    made = report(now).stored(config, "k", before, ready)
-    fresh = stored_fresh(now, config)
-    assert made.articles.rows_json == fresh.articles.rows_json  # type: ignore[union-attr]
-    assert made.articles.records == fresh.articles.records  # type: ignore[union-attr]
-    alone = report(now).stored(config, "k", None, missing_parts(now, config, "k", None))
-    assert alone.articles.records == fresh.articles.records  # type: ignore[union-attr]
 
 
 def test_rows_made_under_other_settings_are_not_reused() -> None:

@@ -3,10 +3,8 @@ show it, and an incremental build always equals a clean one."""
 
 from __future__ import annotations
 
-import pickle
 import random
 import shutil
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -332,54 +330,14 @@ def test_parallel_parse_and_render_equal_serial(site: Site, tmp_path: Path,
             make_article(300 + number, 1 + number % 28, f"第{number}篇：泽连斯基与北约"),
             encoding="utf-8")
     serial = tmp_path / "serial"
-    serial_report = build(BuildOptions(site.content, serial, ROOT,
-                                       replace(site.config, cache_dir=None),
-                                       workers=1, search=False, use_cache=False))
+    build(BuildOptions(site.content, serial, ROOT, replace(site.config, cache_dir=None),
+                       workers=1, search=False, use_cache=False))
     monkeypatch.setattr(pipeline, "PARALLEL_THRESHOLD", 1)
     parallel = tmp_path / "parallel"
-    sides: list[int] = []
-    render_stage = pipeline.render_stage
-
-    def recording(*args, meanwhile, **kwargs):  # type: ignore[no-untyped-def]
-        # The report's rows are made in a thread while the workers render.
-        def side() -> object:
-            sides.append(threading.get_ident())
-            return meanwhile()
-        return render_stage(*args, meanwhile=side, **kwargs)
-
-    monkeypatch.setattr(pipeline, "render_stage", recording)
     report = build(BuildOptions(site.content, parallel, ROOT, site.config, workers=2,
                                 search=False))
     assert report.rendered > 100
     assert site.files(parallel) == site.files(serial)
-    assert len(sides) == 1 and sides[0] != threading.get_ident()
-    # ... and are those the serial build made afterwards.
-    assert report.articles.rows_json == serial_report.articles.rows_json  # type: ignore
-    decoded = pickle.loads(pickle.dumps(report.articles))  # read back from its records
-    assert list(decoded) == list(serial_report.articles)
-    # The group digests, made in that thread too, are those a build in one
-    # process records (under the same settings: they cover the config).
-    from generator.write import live_manifest
-    alone = tmp_path / "alone"
-    build(BuildOptions(site.content, alone, ROOT, site.config, workers=1, search=False))
-    groups = live_manifest(parallel).groups  # type: ignore[union-attr]
-    assert len(groups) > 10 and groups == live_manifest(alone).groups  # type: ignore[union-attr]
-
-
-def test_a_failure_beside_the_render_workers_fails_the_build(
-        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.pipeline as pipeline
-    import generator.report
-
-    def broken(*args: object) -> None:
-        raise RuntimeError("side work failed")
-
-    monkeypatch.setattr(pipeline, "PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr(generator.report, "missing_parts", broken)
-    with pytest.raises(RuntimeError, match="side work failed"):
-        build(BuildOptions(site.content, tmp_path / "out", ROOT, site.config, workers=2,
-                           search=False))
-    assert not (tmp_path / "out").exists()  # nothing half-made was published
 
 
 def tamper_with_cache(site: Site, statement: str) -> None:
